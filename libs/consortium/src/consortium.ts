@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * A consortium is configuration, never code: a second consortium in another place runs the same code with
+ * its own file. Adding a partner is an edit of that file.
+ */
+const organisation = z.object({
+  id: z
+    .string()
+    .regex(
+      /^[a-z][a-z0-9-]{1,40}$/,
+      'an id is lower case letters, digits and hyphens, starting with a letter',
+    ),
+  name: z.string().min(1),
+});
+
+export const consortiumSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+    name: z.string().min(1),
+    place: z.string().min(1),
+    purpose: z.string().min(1),
+    referencePrefix: z.string().regex(/^[A-Z]{2,4}$/),
+    partners: z.array(organisation).min(1),
+    statutoryBodies: z.array(organisation),
+    consentPurposes: z.array(z.string().min(1)).min(1),
+    referralAnswerWithinDays: z.number().int().positive(),
+    themes: z.array(z.string().min(1)),
+  })
+  .superRefine((c, ctx) => {
+    const ids = [...c.partners, ...c.statutoryBodies].map((o) => o.id);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', message: `organisation id "${dup}" is used twice` });
+  });
+
+export type Consortium = z.infer<typeof consortiumSchema>;
+export type Organisation = z.infer<typeof organisation>;
+
+export const DEFAULT_CONSORTIUM_FILE = resolve(__dirname, '../../../consortium/north-edinburgh.json');
+
+export function loadConsortium(
+  file = process.env.HLS_CONSORTIUM_FILE ?? DEFAULT_CONSORTIUM_FILE,
+): Consortium {
+  const parsed = consortiumSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ');
+    throw new Error(`The consortium file ${file} is not valid: ${why}`);
+  }
+  return parsed.data;
+}
+
+export function isPartner(c: Consortium, id: string): boolean {
+  return c.partners.some((p) => p.id === id);
+}
+
+export function isStatutoryBody(c: Consortium, id: string): boolean {
+  return c.statutoryBodies.some((b) => b.id === id);
+}
+
+export function organisationName(c: Consortium, id: string): string {
+  return [...c.partners, ...c.statutoryBodies].find((o) => o.id === id)?.name ?? id;
+}

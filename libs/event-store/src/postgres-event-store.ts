@@ -1,0 +1,180 @@
+import { checkSchemaName, createPool, isConnectionFault, migrate } from '@app/platform';
+import { Pool, PoolClient } from 'pg';
+import {
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  LogCheckpoint,
+  NewEvent,
+  RecordedEvent,
+  StoreUnavailableError,
+  WrongExpectedVersionError,
+} from './event-store.port';
+
+const MIGRATIONS = [
+  `CREATE TABLE {schema}.events (
+     position        bigserial PRIMARY KEY,
+     transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
+     stream_id       text NOT NULL,
+     version         int NOT NULL,
+     event_id        uuid NOT NULL UNIQUE,
+     event_type      text NOT NULL,
+     schema_version  int NOT NULL,
+     data            jsonb NOT NULL,
+     metadata        jsonb NOT NULL,
+     recorded_at     timestamptz NOT NULL DEFAULT now(),
+     CONSTRAINT events_stream_version UNIQUE (stream_id, version)
+   );
+   CREATE INDEX events_log_order ON {schema}.events (transaction_id, position);`,
+];
+
+/**
+ * One statement per append: it reads the stream's head, checks the expected version and inserts every event.
+ * Two racing writers both pass the check; the unique (stream_id, version) constraint then stops the second.
+ */
+function appendSql(schema: string): string {
+  return `
+    WITH head AS (SELECT coalesce(max(version), -1) AS v FROM ${schema}.events WHERE stream_id = $1),
+         batch AS (
+           SELECT * FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+             WITH ORDINALITY AS b(event_id, event_type, schema_version, data, metadata, n))
+    INSERT INTO ${schema}.events (stream_id, version, event_id, event_type, schema_version, data, metadata)
+    SELECT $1, head.v + batch.n, batch.event_id, batch.event_type, batch.schema_version, batch.data, batch.metadata
+      FROM head, batch
+     WHERE $2::int IS NULL OR head.v = $2::int
+     ORDER BY batch.n
+    RETURNING position, version`;
+}
+
+function expectedAsParam(expected: ExpectedVersion): number | null {
+  if (expected === 'any') return null;
+  if (expected === 'no_stream') return -1;
+  return expected;
+}
+
+const COLUMNS = `position, transaction_id::text AS transaction_id, stream_id, version, event_id, event_type,
+  schema_version, data, metadata, recorded_at`;
+
+interface EventRow {
+  position: number;
+  transaction_id: string;
+  stream_id: string;
+  version: number;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: Date;
+}
+
+function toRecorded(r: EventRow): RecordedEvent {
+  return {
+    id: r.event_id,
+    type: r.event_type,
+    schemaVersion: r.schema_version,
+    data: r.data,
+    metadata: r.metadata,
+    streamId: r.stream_id,
+    version: r.version,
+    position: r.position,
+    transactionId: r.transaction_id,
+    recordedAt: r.recorded_at.toISOString(),
+  };
+}
+
+export class PostgresEventStore implements EventStore {
+  private readonly appendStatement: string;
+
+  private constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+    private readonly ownsPool: boolean,
+  ) {
+    this.appendStatement = appendSql(schema);
+  }
+
+  /** Opens (and migrates) the store in `schema`; the pool is shared if given, else made from the URL. */
+  static async open(options: { pool?: Pool; url?: string; schema: string }): Promise<PostgresEventStore> {
+    const schema = checkSchemaName(options.schema);
+    const pool = options.pool ?? createPool(required(options.url));
+    await migrate(pool, schema, 'event-store', MIGRATIONS);
+    return new PostgresEventStore(pool, schema, !options.pool);
+  }
+
+  async append(streamId: string, expected: ExpectedVersion, events: NewEvent[]): Promise<AppendResult> {
+    return this.appendWith(this.pool, streamId, expected, events);
+  }
+
+  /** The same append on a caller's client: the contract tests hold its transaction open to prove gap safety. */
+  async appendWith(
+    client: Pool | PoolClient,
+    streamId: string,
+    expected: ExpectedVersion,
+    events: NewEvent[],
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('An append needs at least one event');
+    try {
+      const { rows } = await client.query<{ position: number; version: number }>(this.appendStatement, [
+        streamId,
+        expectedAsParam(expected),
+        events.map((e) => e.id),
+        events.map((e) => e.type),
+        events.map((e) => e.schemaVersion),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata)),
+      ]);
+      if (rows.length === 0) throw new WrongExpectedVersionError(streamId, expected);
+      return { version: rows[rows.length - 1].version, positions: rows.map((r) => r.position) };
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw new WrongExpectedVersionError(streamId, expected);
+      throw this.translate(e);
+    }
+  }
+
+  async readStream(streamId: string): Promise<RecordedEvent[]> {
+    const { rows } = await this.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream_id = $1 ORDER BY version`,
+      [streamId],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * Only rows whose transaction is older than every transaction still in flight are visible to the reader,
+   * and they come in (transaction, position) order. A late committer has a transaction id at or above the
+   * oldest in-flight one, so it always sorts after the reader's checkpoint: it is read late, never skipped.
+   */
+  async readLog(after: LogCheckpoint, limit: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.query<EventRow>(
+      `SELECT ${COLUMNS} FROM ${this.schema}.events
+        WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, position
+        LIMIT $3`,
+      [after.transactionId, after.position, limit],
+    );
+    return rows.map(toRecorded);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async query<R extends object>(sql: string, params: unknown[]) {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
+  private translate(e: unknown): unknown {
+    return isConnectionFault(e) ? new StoreUnavailableError(e) : e;
+  }
+}
+
+function required(url: string | undefined): string {
+  if (!url) throw new Error('An event store needs a pool or a database URL');
+  return url;
+}

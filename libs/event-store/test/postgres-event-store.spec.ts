@@ -1,0 +1,64 @@
+import { createPool } from '@app/platform';
+import { Pool } from 'pg';
+import { harnessState, uniqueSchema } from '../../../test/harness';
+import { checkpointOf, LOG_START, PostgresEventStore } from '../src';
+import { eventStoreContract, newEvent, readWholeLog } from './event-store.contract';
+
+const state = harnessState();
+const pools: Pool[] = [];
+function pool(url: string): Pool {
+  const p = createPool(url, 20);
+  pools.push(p);
+  return p;
+}
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.end()));
+});
+
+eventStoreContract(
+  state.pglite ? 'PostgreSQL adapter (on PGlite: no server here)' : 'PostgreSQL adapter',
+  () => PostgresEventStore.open({ pool: pool(state.databaseUrl), schema: uniqueSchema('es') }),
+);
+
+// The embedded default runs the same SQL on PGlite and is held to the same contract.
+eventStoreContract('embedded adapter (PGlite)', () =>
+  PostgresEventStore.open({ pool: pool(state.embeddedUrl), schema: uniqueSchema('es') }),
+);
+
+describe('a subscriber of the global log (real PostgreSQL)', () => {
+  // PGlite runs one transaction at a time, so a late commit cannot happen there; on a real server it can.
+  const onServer = state.pglite ? it.skip : it;
+
+  onServer('never skips an event whose transaction commits after later ones became visible', async () => {
+    const p = pool(state.databaseUrl);
+    const store = await PostgresEventStore.open({ pool: p, schema: uniqueSchema('gap') });
+    await store.append('before', 'any', [newEvent('before')]);
+    const seen = await readWholeLog(store);
+    let checkpoint = checkpointOf(seen[seen.length - 1]);
+
+    // A slow writer takes its position first and holds its transaction open...
+    const slow = await p.connect();
+    await slow.query('BEGIN');
+    const late = newEvent('late');
+    await store.appendWith(slow, 'slow-stream', 'any', [late]);
+
+    // ...while others commit after it.
+    await store.append('fast-1', 'any', [newEvent('fast-1')]);
+    await store.append('fast-2', 'any', [newEvent('fast-2')]);
+
+    // The subscriber moves on while the slow transaction is open: it must not pass the late event by.
+    const whileOpen = await store.readLog(checkpoint, 100);
+    expect(whileOpen.map((e) => e.metadata.subject)).not.toContain('late');
+    if (whileOpen.length) checkpoint = checkpointOf(whileOpen[whileOpen.length - 1]);
+
+    await slow.query('COMMIT');
+    slow.release();
+
+    const after = await readWholeLog(store, checkpoint);
+    const delivered = [...whileOpen, ...after].map((e) => e.metadata.subject);
+    expect(delivered.sort()).toEqual(['fast-1', 'fast-2', 'late']);
+    // Positions say the late event was allocated first; the log still hands it over, once.
+    expect((await readWholeLog(store, LOG_START)).filter((e) => e.id === late.id)).toHaveLength(1);
+    await store.close();
+  });
+});
