@@ -1,0 +1,3 @@
+export * from './key-store.port';
+export * from './personal-data';
+export * from './postgres-key-store';
