@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { InProcessBus, KafkaBus, MessageBus } from '@app/messaging';
 import { harnessState } from './harness-state';
 
 export * from './harness-state';
@@ -29,3 +31,17 @@ export async function eventually<T>(
 }
 
 export const databaseUrl = (): string => harnessState().databaseUrl;
+
+/** The bus the suites use: Kafka on the kcat mock cluster where it is here, else the in-process bus. */
+export function testBus(consortiumId: string, clientId = 'test'): MessageBus {
+  const state = harnessState();
+  if (state.brokersFile) {
+    const file = state.brokersFile;
+    return new KafkaBus({
+      clientId,
+      consortiumId,
+      brokers: () => readFileSync(file, 'utf8').trim().split(','),
+    });
+  }
+  return new InProcessBus(consortiumId);
+}

@@ -1,0 +1,6 @@
+export * from './cloud-event';
+export * from './decode';
+export * from './in-process-bus';
+export * from './kafka-bus';
+export * from './message-bus.port';
+export * from './relay';

@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { UnavailableError } from '@app/platform';
+import { Consumer, Kafka, logLevel, Producer } from 'kafkajs';
+import { deadLetterTopic } from './cloud-event';
+import { consumeBatch, parseDeadLetters, RawMessage } from './decode';
+import {
+  BatchHandler,
+  DeadLetter,
+  MessageBus,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from './message-bus.port';
+
+export interface KafkaBusOptions {
+  clientId: string;
+  consortiumId: string;
+  /** Read on every (re)connection, so that a broker set that moved is found again. */
+  brokers: () => string[];
+  partitions?: number;
+}
+
+/** Brokers from KAFKA_BROKERS (a comma list) or from a file that holds one (KAFKA_BROKERS_FILE). */
+export function brokersFromEnv(env = process.env): (() => string[]) | null {
+  if (env.KAFKA_BROKERS_FILE) {
+    const file = env.KAFKA_BROKERS_FILE;
+    return () => readFileSync(file, 'utf8').trim().split(',');
+  }
+  if (env.KAFKA_BROKERS) {
+    const list = env.KAFKA_BROKERS.split(',');
+    return () => list;
+  }
+  return null;
+}
+
+/**
+ * The Kafka adapter (kafkajs). Producers wait for every in-sync replica; consumers take a partition's batch,
+ * commit its offsets only after the handler took it, and send what cannot be handled to the dead-letter topic.
+ */
+export class KafkaBus implements MessageBus {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private readonly knownTopics = new Set<string>();
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: async () => options.brokers(),
+      logLevel: process.env.KAFKA_LOG === 'debug' ? logLevel.DEBUG : logLevel.NOTHING,
+      connectionTimeout: 3000,
+      requestTimeout: 10000,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+  }
+
+  async publish(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const byTopic = new Map<string, { key: string; value: string }[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push({ key: m.key, value: JSON.stringify(m.event) });
+      byTopic.set(m.topic, list);
+    }
+    await this.send([...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })));
+  }
+
+  async publishRaw(messages: { topic: string; key: string; payload: string }[]): Promise<void> {
+    await this.send(messages.map((m) => ({ topic: m.topic, messages: [{ key: m.key, value: m.payload }] })));
+  }
+
+  subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    return this.join(options, async (raw) => {
+      const letters = await consumeBatch(raw, options.groupId, handler);
+      if (letters.length) {
+        const topic = deadLetterTopic(this.options.consortiumId);
+        await this.publishRaw(letters.map((l) => ({ topic, key: l.key, payload: JSON.stringify(l) })));
+      }
+    });
+  }
+
+  subscribeDeadLetters(
+    groupId: string,
+    handler: (letters: DeadLetter[]) => Promise<void>,
+  ): Promise<Subscription> {
+    const topics = [deadLetterTopic(this.options.consortiumId)];
+    return this.join({ groupId, topics, fromBeginning: true }, (raw) => handler(parseDeadLetters(raw)));
+  }
+
+  /** A consumer in a group: a partition's batch is taken whole before its offset is committed. */
+  private async join(
+    options: SubscribeOptions,
+    take: (raw: RawMessage[]) => Promise<void>,
+  ): Promise<Subscription> {
+    await this.ensureTopics([...options.topics, deadLetterTopic(this.options.consortiumId)]);
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+        if (batch.messages.length === 0) return;
+        await take(
+          batch.messages.map((m) => ({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key?.toString() ?? '',
+            payload: m.value?.toString() ?? '',
+          })),
+        );
+        resolveOffset(batch.messages[batch.messages.length - 1].offset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+    this.consumers.add(consumer);
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  /** Topics are created at start where the cluster allows it, else by a metadata request (auto-create). */
+  async ensureTopics(topics: string[]): Promise<void> {
+    const missing = topics.filter((t) => !this.knownTopics.has(t));
+    if (missing.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 4 })),
+        })
+        .catch(() => undefined);
+      await admin.fetchTopicMetadata({ topics: missing });
+      for (const t of missing) this.knownTopics.add(t);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    this.consumers.clear();
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = null;
+  }
+
+  private async send(topicMessages: { topic: string; messages: { key: string; value: string }[] }[]) {
+    try {
+      const producer = await this.connectedProducer();
+      await producer.sendBatch({ topicMessages, acks: -1 });
+    } catch (e) {
+      // A failed connection is not kept: the next attempt connects afresh, to wherever the brokers are now.
+      const stale = this.producer;
+      this.producer = null;
+      this.connecting = null;
+      await stale?.disconnect().catch(() => undefined);
+      throw new UnavailableError('Kafka is unavailable just now', e);
+    }
+  }
+
+  private connectedProducer(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    if (!this.connecting) {
+      const producer = this.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 3 } });
+      this.connecting = producer.connect().then(() => {
+        this.producer = producer;
+        return producer;
+      });
+      this.connecting.catch(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+}

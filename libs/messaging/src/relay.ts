@@ -1,0 +1,135 @@
+import { checkpointOf, EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
+import { checkSchemaName, migrate } from '@app/platform';
+import { Pool } from 'pg';
+import { toCloudEvent, topicFor } from './cloud-event';
+import { MessageBus } from './message-bus.port';
+
+/** Where a relay has got to in its store's log, kept beside the store (the store is the outbox). */
+export class RelayCheckpoints {
+  private constructor(
+    private readonly pool: Pool,
+    private readonly schema: string,
+  ) {}
+
+  static async open(pool: Pool, schema: string): Promise<RelayCheckpoints> {
+    await migrate(pool, checkSchemaName(schema), 'relay', [
+      `CREATE TABLE {schema}.relay_checkpoints (
+         relay text PRIMARY KEY, transaction_id text NOT NULL, position bigint NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now())`,
+    ]);
+    return new RelayCheckpoints(pool, schema);
+  }
+
+  async load(relay: string): Promise<LogCheckpoint> {
+    const { rows } = await this.pool.query(
+      `SELECT transaction_id, position FROM ${this.schema}.relay_checkpoints WHERE relay = $1`,
+      [relay],
+    );
+    return rows[0]
+      ? { transactionId: rows[0].transaction_id, position: Number(rows[0].position) }
+      : LOG_START;
+  }
+
+  async save(relay: string, at: LogCheckpoint): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.schema}.relay_checkpoints (relay, transaction_id, position) VALUES ($1, $2, $3)
+       ON CONFLICT (relay) DO UPDATE SET transaction_id = $2, position = $3, updated_at = now()`,
+      [relay, at.transactionId, at.position],
+    );
+  }
+}
+
+export interface RelayOptions {
+  name: string;
+  consortiumId: string;
+  batchSize?: number;
+  /** How often to look at the log when nobody woke the relay. */
+  idleMs?: number;
+  onError?: (e: unknown) => void;
+}
+
+/**
+ * Tails a partner's event store in commit-safe order and publishes each event to the bus, then moves its
+ * checkpoint. A crash between the two republishes a batch (consumers dedupe by event id); it never loses one.
+ */
+export class Relay {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private published = 0;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly bus: MessageBus,
+    private readonly checkpoints: RelayCheckpoints,
+    private readonly options: RelayOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Called after an append in this process, so the event goes out without waiting for the next look. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  get publishedCount(): number {
+    return this.published;
+  }
+
+  /** Publishes one batch; returns how many events went out. */
+  async pumpOnce(): Promise<number> {
+    const at = await this.checkpoints.load(this.options.name);
+    const batch = await this.store.readLog(at, this.options.batchSize ?? 500);
+    if (batch.length === 0) return 0;
+    await this.bus.publish(
+      batch.map((e) => ({
+        topic: topicFor(this.options.consortiumId, e.metadata.scale),
+        key: e.metadata.subject,
+        event: toCloudEvent(this.options.consortiumId, e),
+      })),
+    );
+    await this.checkpoints.save(this.options.name, checkpointOf(batch[batch.length - 1]));
+    this.published += batch.length;
+    return batch.length;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    while (this.running) {
+      try {
+        const n = await this.pumpOnce();
+        backoff = 100;
+        if (n > 0) continue;
+        await this.sleep(this.options.idleMs ?? 25);
+      } catch (e) {
+        // Broker or database away: keep the checkpoint, wait, try again. Nothing is skipped.
+        this.options.onError?.(e);
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, 2000);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
