@@ -1,0 +1,23 @@
+import { ConsentEvent } from './consent/consent';
+import { PersonEvent } from './people/person';
+import { ReferralEvent } from './referrals/referral';
+
+/** Every event the platform records. docs/event-catalogue.md describes each: fields, scale, who may see it. */
+export type PlatformEvent = PersonEvent | ConsentEvent | ReferralEvent;
+export type PlatformEventType = PlatformEvent['type'];
+
+/** The schema version of each event type this code writes and reads. A consumer refuses anything else. */
+export const EVENT_SCHEMA_VERSIONS: Record<PlatformEventType, number> = {
+  PersonRegistered: 1,
+  ReferredPersonWelcomed: 1,
+  ContactRecorded: 1,
+  ConsentGiven: 1,
+  ConsentWithdrawn: 1,
+  ReferralRequested: 1,
+  ReferralReceived: 1,
+  ReferralAccepted: 1,
+};
+
+export function isKnownEvent(type: string, schemaVersion: number): type is PlatformEventType {
+  return EVENT_SCHEMA_VERSIONS[type as PlatformEventType] === schemaVersion;
+}
