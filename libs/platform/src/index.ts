@@ -1,4 +1,5 @@
 export * from './clock';
 export * from './database';
 export * from './errors';
+export * from './http';
 export * from './migrations';

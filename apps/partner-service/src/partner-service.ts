@@ -1,0 +1,99 @@
+import { Consortium, isPartner } from '@app/consortium';
+import { PostgresEventStore } from '@app/event-store';
+import { MessageBus, Relay, RelayCheckpoints, Subscription } from '@app/messaging';
+import { authProviders, Clock, HealthController, listen, systemClock, TokenKeys } from '@app/platform';
+import { KeyStore } from '@app/privacy';
+import { Module } from '@nestjs/common';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { Pool } from 'pg';
+import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
+import { PeopleController, RecordContactHandler, RegisterPersonHandler } from './people/people';
+import { followReferrals } from './referrals/referral-intake';
+import {
+  AcceptReferralHandler,
+  ReceiveReferralHandler,
+  ReferralsController,
+  RequestReferralHandler,
+} from './referrals/referrals';
+import { partnerProblems } from './shared/http';
+import { PARTNER_RUNTIME, PartnerRuntime } from './shared/partner-runtime';
+
+export interface PartnerServiceOptions {
+  consortium: Consortium;
+  partnerId: string;
+  /** The partner's own database (a schema of its own when several share one server). */
+  pool: Pool;
+  schema: string;
+  keys: KeyStore;
+  bus: MessageBus;
+  tokenKeys: TokenKeys;
+  matchingSecret: Buffer;
+  port?: number;
+  host?: string;
+  clock?: Clock;
+}
+
+export interface RunningPartnerService {
+  partnerId: string;
+  url: string;
+  store: PostgresEventStore;
+  relay: Relay;
+  stop(): Promise<void>;
+}
+
+/** One partner's service: its event store, the relay that publishes it, referral intake, and its HTTP API. */
+export async function startPartnerService(o: PartnerServiceOptions): Promise<RunningPartnerService> {
+  if (!isPartner(o.consortium, o.partnerId))
+    throw new Error(`${o.partnerId} is not a partner in the consortium file`);
+  const store = await PostgresEventStore.open({ pool: o.pool, schema: o.schema });
+  const relay = new Relay(store, o.bus, await RelayCheckpoints.open(o.pool, o.schema), {
+    name: `${o.partnerId}.relay`,
+    consortiumId: o.consortium.id,
+  });
+  const runtime: PartnerRuntime = {
+    consortium: o.consortium,
+    partnerId: o.partnerId,
+    store,
+    keys: o.keys,
+    matchingSecret: o.matchingSecret,
+    clock: o.clock ?? systemClock,
+    appended: () => relay.wake(),
+  };
+
+  @Module({
+    imports: [CqrsModule.forRoot()],
+    controllers: [HealthController, PeopleController, ConsentController, ReferralsController],
+    providers: [
+      { provide: PARTNER_RUNTIME, useValue: runtime },
+      ...authProviders(o.tokenKeys),
+      RegisterPersonHandler,
+      RecordContactHandler,
+      GiveConsentHandler,
+      WithdrawConsentHandler,
+      RequestReferralHandler,
+      ReceiveReferralHandler,
+      AcceptReferralHandler,
+    ],
+  })
+  class PartnerModule {}
+
+  const { app, url } = await listen(PartnerModule, {
+    port: o.port ?? 0,
+    host: o.host,
+    problems: [partnerProblems],
+    name: o.partnerId,
+  });
+  relay.start();
+  const intake: Subscription = await followReferrals(runtime, o.bus, app.get(CommandBus));
+  return {
+    partnerId: o.partnerId,
+    url,
+    store,
+    relay,
+    async stop() {
+      await intake.stop();
+      await relay.stop();
+      await app.close();
+    },
+  };
+}

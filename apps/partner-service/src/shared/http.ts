@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, RefusalKind } from '@app/domain';
+import { WrongExpectedVersionError } from '@app/event-store';
+import { Actor, forbidden, Problem, ProblemMapper } from '@app/platform';
+import { PersonErasedError } from '@app/privacy';
+import { Request } from 'express';
+import { z } from 'zod';
+import { PartnerRuntime } from './partner-runtime';
+
+const STATUS: Record<RefusalKind, [number, string]> = {
+  invalid: [400, 'Bad request'],
+  'not-found': [404, 'Not found'],
+  conflict: [409, 'Conflict'],
+  forbidden: [403, 'Forbidden'],
+  gone: [410, 'Gone'],
+};
+
+/** How the partner service's own errors read as problems. */
+export const partnerProblems: ProblemMapper = (e) => {
+  if (e instanceof DomainError) {
+    const [status, title] = STATUS[e.kind];
+    return new Problem(
+      status,
+      title,
+      e.message,
+      e.field ? [{ field: e.field, reason: e.message }] : undefined,
+    );
+  }
+  if (e instanceof WrongExpectedVersionError) {
+    return new Problem(
+      409,
+      'Conflict',
+      'Someone else changed this record at the same moment; reload it and try again',
+    );
+  }
+  if (e instanceof PersonErasedError) return new Problem(410, 'Gone', e.message);
+  return null;
+};
+
+/** Nobody writes to another partner's records: only this partner's workers may command this service. */
+export function assertOwnWorker(runtime: PartnerRuntime, actor: Actor): void {
+  if (actor.organisation !== runtime.partnerId) {
+    throw forbidden(
+      `You are signed in for ${actor.organisation}; only ${runtime.partnerId}'s workers record here`,
+    );
+  }
+  if (actor.role !== 'worker')
+    throw forbidden(`Recording work needs the worker role; you are signed in as ${actor.role}`);
+}
+
+export function correlationOf(req: Request): string {
+  const given = req.headers['x-correlation-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(given) ? given : randomUUID();
+}
+
+/** A consortium reference: the prefix from the consortium file, a hyphen, ten base-32 characters. */
+export const personRefSchema = z
+  .string()
+  .regex(/^[A-Z]{2,4}-[0-9A-HJKMNP-TV-Z]{10}$/, 'is not a consortium reference');
+export const idSchema = z.string().uuid('is not an id of this service');

@@ -1,0 +1,101 @@
+import { Consortium } from '@app/consortium';
+import { allTopics, MessageBus, Subscription } from '@app/messaging';
+import {
+  authProviders,
+  Clock,
+  checkSchemaName,
+  HealthController,
+  listen,
+  migrate,
+  systemClock,
+  TokenKeys,
+} from '@app/platform';
+import { KeyStore } from '@app/privacy';
+import { Module } from '@nestjs/common';
+import { Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import { JourneysController } from './journeys/journeys.controller';
+import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
+import { PROJECTION_RUNTIME, ProjectionRuntime } from './shared/projection-runtime';
+import { project } from './shared/projector';
+import { PROJECTION_MIGRATIONS, READ_MODELS } from './shared/read-models';
+
+export interface ProjectionServiceOptions {
+  consortium: Consortium;
+  databaseUrl: string;
+  schema: string;
+  keys: KeyStore;
+  bus: MessageBus;
+  tokenKeys: TokenKeys;
+  port?: number;
+  host?: string;
+  clock?: Clock;
+  /** The consumer group; instances with the same one share the partitions. */
+  groupId?: string;
+}
+
+export interface RunningProjectionService {
+  url: string;
+  dataSource: DataSource;
+  stop(): Promise<void>;
+}
+
+/** Opens the read models' database (migrated, then TypeORM over it). */
+export async function openReadModels(databaseUrl: string, schema: string): Promise<DataSource> {
+  checkSchemaName(schema);
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    await migrate(pool, schema, 'projection', PROJECTION_MIGRATIONS);
+  } finally {
+    await pool.end();
+  }
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: databaseUrl,
+    schema,
+    entities: READ_MODELS,
+    synchronize: false,
+    extra: { max: 10 },
+  });
+  return dataSource.initialize();
+}
+
+/** The projection service: consumes every partner's events and serves the shared, consent-filtered views. */
+export async function startProjectionService(o: ProjectionServiceOptions): Promise<RunningProjectionService> {
+  const dataSource = await openReadModels(o.databaseUrl, o.schema);
+  const runtime: ProjectionRuntime = {
+    consortium: o.consortium,
+    dataSource,
+    keys: o.keys,
+    clock: o.clock ?? systemClock,
+  };
+
+  @Module({
+    controllers: [HealthController, JourneysController, ReferralInboxController],
+    providers: [{ provide: PROJECTION_RUNTIME, useValue: runtime }, ...authProviders(o.tokenKeys)],
+  })
+  class ProjectionModule {}
+
+  const subscription: Subscription = await o.bus.subscribe(
+    {
+      groupId: o.groupId ?? `${o.consortium.id}.projection`,
+      topics: allTopics(o.consortium.id),
+      fromBeginning: true,
+    },
+    (batch) => project(dataSource, batch),
+  );
+  const { app, url } = await listen(ProjectionModule, {
+    port: o.port ?? 0,
+    host: o.host,
+    name: 'projection',
+  });
+  return {
+    url,
+    dataSource,
+    async stop() {
+      await subscription.stop();
+      await app.close();
+      await dataSource.destroy();
+    },
+  };
+}

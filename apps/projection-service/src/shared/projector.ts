@@ -1,0 +1,215 @@
+import {
+  ConsentEvent,
+  isKnownEvent,
+  PersonEvent,
+  PlatformEvent,
+  ReferralEvent,
+  unreachable,
+} from '@app/domain';
+import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messaging';
+import { DataSource, EntityManager } from 'typeorm';
+import {
+  ConsentView,
+  JourneyEntry,
+  PersonRecord,
+  ProcessedEvent,
+  ReferralView,
+  SourcePosition,
+} from './read-models';
+
+/**
+ * Applies a batch of events to the read models in one transaction, with the checkpoint, so a crash leaves
+ * either all of the batch or none of it. Each event is applied once: its id goes into processed_events first.
+ * An event type or schema version this code does not know is rejected (to the dead-letter topic), never skipped.
+ */
+export async function project(dataSource: DataSource, batch: Delivery[]): Promise<Rejection[]> {
+  const rejections: Rejection[] = [];
+  await dataSource.transaction(async (em) => {
+    for (const delivery of batch) {
+      const ce = delivery.event;
+      const kind = parseCloudEventType(ce.type);
+      if (!kind || !isKnownEvent(kind.eventType, kind.schemaVersion)) {
+        rejections.push({ delivery, reason: `unknown event type or schema version: ${ce.type}` });
+        continue;
+      }
+      const fresh = await em
+        .createQueryBuilder()
+        .insert()
+        .into(ProcessedEvent)
+        .values({ eventId: ce.id, partner: ce.partner, position: ce.position })
+        .orIgnore()
+        .returning(['eventId'])
+        .execute();
+      if (fresh.raw.length === 0) continue; // seen before: a redelivery
+      await apply(em, ce, { type: kind.eventType, data: ce.data } as PlatformEvent);
+      await em.query(
+        `INSERT INTO ${schemaOf(em)}.source_positions (partner, high_position, events) VALUES ($1, $2, 1)
+         ON CONFLICT (partner) DO UPDATE SET high_position = greatest(source_positions.high_position, $2),
+           events = source_positions.events + 1`,
+        [ce.partner, ce.position],
+      );
+    }
+  });
+  return rejections;
+}
+
+function schemaOf(em: EntityManager): string {
+  return em.connection.getMetadata(SourcePosition).schema as string;
+}
+
+async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): Promise<void> {
+  switch (event.type) {
+    case 'PersonRegistered':
+    case 'ReferredPersonWelcomed':
+    case 'ContactRecorded':
+      return applyPerson(em, ce, event);
+    case 'ConsentGiven':
+    case 'ConsentWithdrawn':
+      return applyConsent(em, ce, event);
+    case 'ReferralRequested':
+    case 'ReferralReceived':
+    case 'ReferralAccepted':
+      return applyReferral(em, ce, event);
+    default:
+      return unreachable(event);
+  }
+}
+
+function entry(ce: CloudEvent, personRef: string, occurredAt: string, details: object) {
+  return {
+    eventId: ce.id,
+    personRef,
+    partner: ce.partner,
+    eventType: parseCloudEventType(ce.type)?.eventType as string,
+    occurredAt: new Date(occurredAt),
+    actor: ce.actor,
+    details,
+  };
+}
+
+async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent): Promise<void> {
+  switch (event.type) {
+    case 'PersonRegistered': {
+      const { personRef, personal, matchKey, registeredAt } = event.data;
+      await em.upsert(
+        PersonRecord,
+        {
+          personRef,
+          partner: ce.partner,
+          knownSince: new Date(registeredAt),
+          personal: { ...personal },
+          matchKey,
+        },
+        ['personRef', 'partner'],
+      );
+      await em.insert(
+        JourneyEntry,
+        entry(ce, personRef, registeredAt, { whatMatters: personal.whatMatters }),
+      );
+      return;
+    }
+    case 'ReferredPersonWelcomed': {
+      const { personRef, referralId, fromPartner, welcomedAt } = event.data;
+      await em
+        .createQueryBuilder()
+        .insert()
+        .into(PersonRecord)
+        .values({
+          personRef,
+          partner: ce.partner,
+          knownSince: new Date(welcomedAt),
+          personal: null,
+          matchKey: null,
+        })
+        .orIgnore()
+        .execute();
+      await em.insert(JourneyEntry, entry(ce, personRef, welcomedAt, { referralId, fromPartner }));
+      return;
+    }
+    case 'ContactRecorded': {
+      const { personRef, occurredAt, ...details } = event.data;
+      await em.insert(JourneyEntry, entry(ce, personRef, occurredAt, { ...details }));
+      return;
+    }
+    default:
+      return unreachable(event);
+  }
+}
+
+async function applyConsent(em: EntityManager, ce: CloudEvent, event: ConsentEvent): Promise<void> {
+  switch (event.type) {
+    case 'ConsentGiven': {
+      const d = event.data;
+      await em.insert(ConsentView, {
+        consentId: d.consentId,
+        personRef: d.personRef,
+        recordedBy: ce.partner,
+        partners: d.partners,
+        purposes: d.purposes,
+        validFrom: new Date(d.validFrom),
+        validUntil: d.validUntil ? new Date(d.validUntil) : null,
+        withdrawnAt: null,
+      });
+      await em.insert(
+        JourneyEntry,
+        entry(ce, d.personRef, d.givenAt, {
+          partners: d.partners,
+          purposes: d.purposes,
+          validUntil: d.validUntil,
+        }),
+      );
+      return;
+    }
+    case 'ConsentWithdrawn': {
+      const d = event.data;
+      await em.update(ConsentView, { consentId: d.consentId }, { withdrawnAt: new Date(d.withdrawnAt) });
+      await em.insert(JourneyEntry, entry(ce, d.personRef, d.withdrawnAt, { consentId: d.consentId }));
+      return;
+    }
+    default:
+      return unreachable(event);
+  }
+}
+
+async function applyReferral(em: EntityManager, ce: CloudEvent, event: ReferralEvent): Promise<void> {
+  switch (event.type) {
+    case 'ReferralRequested': {
+      const d = event.data;
+      await em.insert(ReferralView, {
+        referralId: d.referralId,
+        personRef: d.personRef,
+        fromPartner: d.fromPartner,
+        toOrganisation: d.toOrganisation,
+        status: 'requested',
+        reason: { ...d.reason },
+        requestedAt: new Date(d.requestedAt),
+        requestedBy: ce.actor,
+        answeredAt: null,
+        answeredBy: null,
+      });
+      await em.insert(
+        JourneyEntry,
+        entry(ce, d.personRef, d.requestedAt, {
+          referralId: d.referralId,
+          toOrganisation: d.toOrganisation,
+          reason: d.reason,
+        }),
+      );
+      return;
+    }
+    case 'ReferralReceived':
+      return; // the receiving partner's own bookkeeping: the inbox is built from the request
+    case 'ReferralAccepted': {
+      const d = event.data;
+      await em.update(
+        ReferralView,
+        { referralId: d.referralId },
+        { status: 'accepted', answeredAt: new Date(d.acceptedAt), answeredBy: `${ce.partner}:${ce.actor}` },
+      );
+      await em.insert(JourneyEntry, entry(ce, d.personRef, d.acceptedAt, { referralId: d.referralId }));
+      return;
+    }
+    default:
+      return unreachable(event);
+  }
+}

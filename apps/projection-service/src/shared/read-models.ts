@@ -1,0 +1,120 @@
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * The projection's read models (TypeORM entities). Personal fields stay sealed here exactly as they were in
+ * the events: a view opens them with the person's key only when it serves a read that consent allows, so
+ * destroying the key erases this copy too.
+ */
+
+/** Idempotency: each event is applied once, whatever the broker redelivers. */
+@Entity('processed_events')
+export class ProcessedEvent {
+  @PrimaryColumn('uuid', { name: 'event_id' }) eventId!: string;
+  @Column('text') partner!: string;
+  @Column('bigint') position!: number;
+}
+
+/** The projection's checkpoint per partner, moved in the same transaction as the read models. */
+@Entity('source_positions')
+export class SourcePosition {
+  @PrimaryColumn('text') partner!: string;
+  @Column('bigint', { name: 'high_position' }) highPosition!: number;
+  @Column('bigint') events!: number;
+}
+
+/** Which partners hold a record of a person (registered there, or welcomed from a referral). */
+@Entity('person_records')
+export class PersonRecord {
+  @PrimaryColumn('text', { name: 'person_ref' }) personRef!: string;
+  @PrimaryColumn('text') partner!: string;
+  @Column('timestamptz', { name: 'known_since' }) knownSince!: Date;
+  /** Sealed personal details, where this partner registered the person. */
+  @Column('jsonb', { nullable: true }) personal!: object | null;
+  @Column('text', { name: 'match_key', nullable: true }) matchKey!: string | null;
+}
+
+@Entity('journey_entries')
+export class JourneyEntry {
+  @PrimaryColumn('uuid', { name: 'event_id' }) eventId!: string;
+  @Column('text', { name: 'person_ref' }) personRef!: string;
+  @Column('text') partner!: string;
+  @Column('text', { name: 'event_type' }) eventType!: string;
+  @Column('timestamptz', { name: 'occurred_at' }) occurredAt!: Date;
+  @Column('text') actor!: string;
+  @Column('jsonb') details!: object;
+}
+
+@Entity('consents')
+export class ConsentView {
+  @PrimaryColumn('uuid', { name: 'consent_id' }) consentId!: string;
+  @Column('text', { name: 'person_ref' }) personRef!: string;
+  @Column('text', { name: 'recorded_by' }) recordedBy!: string;
+  @Column('text', { array: true }) partners!: string[];
+  @Column('text', { array: true }) purposes!: string[];
+  @Column('timestamptz', { name: 'valid_from' }) validFrom!: Date;
+  @Column('timestamptz', { name: 'valid_until', nullable: true }) validUntil!: Date | null;
+  @Column('timestamptz', { name: 'withdrawn_at', nullable: true }) withdrawnAt!: Date | null;
+}
+
+@Entity('referrals')
+export class ReferralView {
+  @PrimaryColumn('uuid', { name: 'referral_id' }) referralId!: string;
+  @Column('text', { name: 'person_ref' }) personRef!: string;
+  @Column('text', { name: 'from_partner' }) fromPartner!: string;
+  @Column('text', { name: 'to_organisation' }) toOrganisation!: string;
+  @Column('text') status!: string;
+  @Column('jsonb') reason!: object;
+  @Column('timestamptz', { name: 'requested_at' }) requestedAt!: Date;
+  @Column('text', { name: 'requested_by' }) requestedBy!: string;
+  @Column('timestamptz', { name: 'answered_at', nullable: true }) answeredAt!: Date | null;
+  @Column('text', { name: 'answered_by', nullable: true }) answeredBy!: string | null;
+}
+
+/** Every read of a person's journey by someone outside the partner that holds the record: who, when, why. */
+@Entity('journey_reads')
+export class JourneyRead {
+  @PrimaryGeneratedColumn('increment') id!: number;
+  @Column('text', { name: 'person_ref' }) personRef!: string;
+  @Column('text', { name: 'reader_organisation' }) readerOrganisation!: string;
+  @Column('text', { name: 'reader_user' }) readerUser!: string;
+  @Column('text') purpose!: string;
+  @Column('timestamptz', { name: 'read_at' }) readAt!: Date;
+}
+
+export const READ_MODELS = [
+  ProcessedEvent,
+  SourcePosition,
+  PersonRecord,
+  JourneyEntry,
+  ConsentView,
+  ReferralView,
+  JourneyRead,
+];
+
+/** The read models' tables, versioned like every schema in the platform. */
+export const PROJECTION_MIGRATIONS = [
+  `CREATE TABLE {schema}.processed_events (event_id uuid PRIMARY KEY, partner text NOT NULL, position bigint NOT NULL);
+   CREATE TABLE {schema}.source_positions (partner text PRIMARY KEY, high_position bigint NOT NULL, events bigint NOT NULL);
+   CREATE TABLE {schema}.person_records (
+     person_ref text NOT NULL, partner text NOT NULL, known_since timestamptz NOT NULL, personal jsonb, match_key text,
+     PRIMARY KEY (person_ref, partner));
+   CREATE INDEX person_records_match ON {schema}.person_records (match_key);
+   CREATE TABLE {schema}.journey_entries (
+     event_id uuid PRIMARY KEY, person_ref text NOT NULL, partner text NOT NULL, event_type text NOT NULL,
+     occurred_at timestamptz NOT NULL, actor text NOT NULL, details jsonb NOT NULL);
+   CREATE INDEX journey_entries_person ON {schema}.journey_entries (person_ref, occurred_at DESC);
+   CREATE TABLE {schema}.consents (
+     consent_id uuid PRIMARY KEY, person_ref text NOT NULL, recorded_by text NOT NULL, partners text[] NOT NULL,
+     purposes text[] NOT NULL, valid_from timestamptz NOT NULL, valid_until timestamptz, withdrawn_at timestamptz);
+   CREATE INDEX consents_person ON {schema}.consents (person_ref);
+   CREATE TABLE {schema}.referrals (
+     referral_id uuid PRIMARY KEY, person_ref text NOT NULL, from_partner text NOT NULL, to_organisation text NOT NULL,
+     status text NOT NULL, reason jsonb NOT NULL, requested_at timestamptz NOT NULL, requested_by text NOT NULL,
+     answered_at timestamptz, answered_by text);
+   CREATE INDEX referrals_inbox ON {schema}.referrals (to_organisation, requested_at DESC);
+   CREATE INDEX referrals_sent ON {schema}.referrals (from_partner, requested_at DESC);
+   CREATE TABLE {schema}.journey_reads (
+     id bigserial PRIMARY KEY, person_ref text NOT NULL, reader_organisation text NOT NULL, reader_user text NOT NULL,
+     purpose text NOT NULL, read_at timestamptz NOT NULL);
+   CREATE INDEX journey_reads_person ON {schema}.journey_reads (person_ref, read_at DESC);`,
+];

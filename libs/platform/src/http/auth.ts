@@ -1,0 +1,68 @@
+import {
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Request } from 'express';
+import { Actor, InvalidTokenError, Role, TokenKeys } from './identity';
+import { Problem } from './problem';
+
+export const TOKEN_KEYS = Symbol('TOKEN_KEYS');
+const PUBLIC = 'hls:public';
+const ROLES_KEY = 'hls:roles';
+
+/** Marks a route that needs no token (health checks, the API description). */
+export const Public = () => SetMetadata(PUBLIC, true);
+/** Limits a route to some roles; a token with another role gets 403. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+
+type WithActor = Request & { actor?: Actor };
+
+/** Nothing is readable without a valid token: a missing or bad one is 401, the wrong role 403. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    @Inject(TOKEN_KEYS) private readonly keys: TokenKeys,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    const req = context.switchToHttp().getRequest<WithActor>();
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m)
+      throw new Problem(
+        401,
+        'Unauthorized',
+        'Sign in first: send your token as "Authorization: Bearer <token>"',
+      );
+    try {
+      req.actor = await this.keys.verify(m[1]);
+    } catch (e) {
+      if (e instanceof InvalidTokenError)
+        throw new Problem(401, 'Unauthorized', `${e.message}; sign in again`);
+      throw e;
+    }
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles && !roles.includes(req.actor.role)) {
+      throw new Problem(
+        403,
+        'Forbidden',
+        `This needs the role ${roles.join(' or ')}; you are signed in as ${req.actor.role}`,
+      );
+    }
+    return true;
+  }
+}
+
+export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): Actor => {
+  const actor = ctx.switchToHttp().getRequest<WithActor>().actor;
+  if (!actor) throw new Problem(401, 'Unauthorized', 'Sign in first');
+  return actor;
+});
