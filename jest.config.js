@@ -17,4 +17,5 @@ module.exports = {
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
 };

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { loadConsortium } from '@app/consortium';
+import { startConsortium } from './consortium-runner';
+import { demoTokens, demoUsers } from './demo';
+import { loadSecrets, secretsFromEnv } from './secrets';
+import { seedWorkedExample } from './worked-example';
+
+/**
+ * `npm start`: the whole consortium in one process. With no DATABASE_URL it runs on embedded PostgreSQL in
+ * ./.data; with no KAFKA_BROKERS on the in-process bus. Ports from HLS_PORT (default 4000 and up).
+ */
+async function main() {
+  const consortium = loadConsortium();
+  const dataDir = resolve(process.env.HLS_DATA_DIR ?? '.data');
+  const secrets = secretsFromEnv() ?? loadSecrets(resolve(dataDir, 'secrets.json'), consortium);
+  const running = await startConsortium({
+    consortium,
+    secrets,
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: resolve(dataDir, 'pglite'),
+    basePort: Number(process.env.HLS_PORT ?? 4000),
+    host: process.env.HLS_HOST ?? '127.0.0.1',
+  });
+  const tokens = await demoTokens(consortium, running.tokenKeys);
+  const seeded = await seedWorkedExample(running, tokens);
+
+  const lines = [
+    '',
+    `${consortium.name} is running (${consortium.place})`,
+    `  database: ${running.embedded ? `embedded PostgreSQL (PGlite) in ${dataDir}` : 'PostgreSQL at DATABASE_URL'}`,
+    `  backbone: ${running.busKind === 'kafka' ? 'Kafka at KAFKA_BROKERS' : 'in-process bus (set KAFKA_BROKERS for Kafka)'}`,
+    '',
+    `  projection service (journeys, inboxes)  ${running.projection.url}`,
+    ...[...running.partners.values()].map((p) => `  partner service: ${p.partnerId.padEnd(22)} ${p.url}`),
+    '',
+    seeded ? `  worked example: ${seeded} (Kayleigh), registered at Fresh Start, referred to Spartans` : '',
+    '  demo users and their bearer tokens (valid 30 days):',
+    ...demoUsers(consortium).map(
+      (u) => `    ${u.userId.padEnd(32)} ${u.role.padEnd(17)} ${tokens.get(u.userId)}`,
+    ),
+    '',
+    '  try:',
+    `    curl -H "Authorization: Bearer $TOKEN" ${running.projection.url}/referrals/inbox`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const stop = async () => {
+    await running.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
