@@ -115,15 +115,20 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('An append needs at least one event');
     try {
-      const { rows } = await client.query<{ position: number; version: number }>(this.appendStatement, [
-        streamId,
-        expectedAsParam(expected),
-        events.map((e) => e.id),
-        events.map((e) => e.type),
-        events.map((e) => e.schemaVersion),
-        events.map((e) => JSON.stringify(e.data)),
-        events.map((e) => JSON.stringify(e.metadata)),
-      ]);
+      // A named statement is parsed and planned once per connection, not on every append.
+      const { rows } = await client.query<{ position: number; version: number }>({
+        name: `append-${this.schema}`,
+        text: this.appendStatement,
+        values: [
+          streamId,
+          expectedAsParam(expected),
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => e.schemaVersion),
+          events.map((e) => JSON.stringify(e.data)),
+          events.map((e) => JSON.stringify(e.metadata)),
+        ],
+      });
       if (rows.length === 0) throw new WrongExpectedVersionError(streamId, expected);
       return { version: rows[rows.length - 1].version, positions: rows.map((r) => r.position) };
     } catch (e) {

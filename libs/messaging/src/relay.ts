@@ -57,6 +57,8 @@ export class Relay {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private published = 0;
+  /** The checkpoint as last saved by this relay; read from the table once, at the first pump. */
+  private at: LogCheckpoint | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -88,8 +90,8 @@ export class Relay {
 
   /** Publishes one batch; returns how many events went out. */
   async pumpOnce(): Promise<number> {
-    const at = await this.checkpoints.load(this.options.name);
-    const batch = await this.store.readLog(at, this.options.batchSize ?? 500);
+    this.at ??= await this.checkpoints.load(this.options.name);
+    const batch = await this.store.readLog(this.at, this.options.batchSize ?? 500);
     if (batch.length === 0) return 0;
     await this.bus.publish(
       batch.map((e) => ({
@@ -98,7 +100,9 @@ export class Relay {
         event: toCloudEvent(this.options.consortiumId, e),
       })),
     );
-    await this.checkpoints.save(this.options.name, checkpointOf(batch[batch.length - 1]));
+    const next = checkpointOf(batch[batch.length - 1]);
+    await this.checkpoints.save(this.options.name, next);
+    this.at = next;
     this.published += batch.length;
     return batch.length;
   }

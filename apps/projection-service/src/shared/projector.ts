@@ -24,29 +24,47 @@ import {
  */
 export async function project(dataSource: DataSource, batch: Delivery[]): Promise<Rejection[]> {
   const rejections: Rejection[] = [];
+  const known: { delivery: Delivery; event: PlatformEvent }[] = [];
+  for (const delivery of batch) {
+    const kind = parseCloudEventType(delivery.event.type);
+    if (kind && isKnownEvent(kind.eventType, kind.schemaVersion)) {
+      known.push({ delivery, event: { type: kind.eventType, data: delivery.event.data } as PlatformEvent });
+    } else
+      rejections.push({ delivery, reason: `unknown event type or schema version: ${delivery.event.type}` });
+  }
+  if (known.length === 0) return rejections;
   await dataSource.transaction(async (em) => {
-    for (const delivery of batch) {
-      const ce = delivery.event;
-      const kind = parseCloudEventType(ce.type);
-      if (!kind || !isKnownEvent(kind.eventType, kind.schemaVersion)) {
-        rejections.push({ delivery, reason: `unknown event type or schema version: ${ce.type}` });
-        continue;
-      }
-      const fresh = await em
-        .createQueryBuilder()
-        .insert()
-        .into(ProcessedEvent)
-        .values({ eventId: ce.id, partner: ce.partner, position: ce.position })
-        .orIgnore()
-        .returning(['eventId'])
-        .execute();
-      if (fresh.raw.length === 0) continue; // seen before: a redelivery
-      await apply(em, ce, { type: kind.eventType, data: ce.data } as PlatformEvent);
+    const schema = schemaOf(em);
+    // One statement marks the whole batch as processed and says which events are new (not redeliveries).
+    const fresh: { event_id: string }[] = await em.query(
+      `INSERT INTO ${schema}.processed_events (event_id, partner, position)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [
+        known.map((k) => k.delivery.event.id),
+        known.map((k) => k.delivery.event.partner),
+        known.map((k) => k.delivery.event.position),
+      ],
+    );
+    const isNew = new Set(fresh.map((r) => r.event_id));
+    const applied = known.filter((k) => isNew.has(k.delivery.event.id));
+    for (const { delivery, event } of applied) await apply(em, delivery.event, event);
+    // The checkpoint per partner moves in the same transaction.
+    const byPartner = new Map<string, { high: number; count: number }>();
+    for (const { delivery } of applied) {
+      const p = byPartner.get(delivery.event.partner) ?? { high: 0, count: 0 };
+      byPartner.set(delivery.event.partner, {
+        high: Math.max(p.high, delivery.event.position),
+        count: p.count + 1,
+      });
+    }
+    // Always in the same order, so two batches taken side by side cannot deadlock on these rows.
+    for (const [partner, { high, count }] of [...byPartner].sort(([a], [b]) => a.localeCompare(b))) {
       await em.query(
-        `INSERT INTO ${schemaOf(em)}.source_positions (partner, high_position, events) VALUES ($1, $2, 1)
+        `INSERT INTO ${schema}.source_positions (partner, high_position, events) VALUES ($1, $2, $3)
          ON CONFLICT (partner) DO UPDATE SET high_position = greatest(source_positions.high_position, $2),
-           events = source_positions.events + 1`,
-        [ce.partner, ce.position],
+           events = source_positions.events + $3`,
+        [partner, high, count],
       );
     }
   });
