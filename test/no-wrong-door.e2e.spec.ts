@@ -1,14 +1,31 @@
 import { Client } from 'pg';
 import { RunningConsortium } from '../apps/consortium/src/consortium-runner';
 import { eventually, harnessState } from './harness';
-import { api, settled, startTestConsortium, tokenFor } from './harness/consortium';
+import {
+  api,
+  readModelChecksum,
+  settled,
+  startTestConsortium,
+  TestSetting,
+  tokenFor,
+} from './harness/consortium';
 
 /**
  * The walking skeleton, end to end through HTTP: a worker at Fresh Start registers a person with consent to
  * share with Spartans and refers them there; Spartans sees the referral and the journey and accepts; North
  * Edinburgh Arts, with no consent, is refused. On real PostgreSQL and Kafka where they are here.
  */
-describe('no wrong door: register, consent, contacts, referral, the shared journey', () => {
+const settings: [string, TestSetting][] = [
+  [
+    harnessState().realKafka && !harnessState().pglite
+      ? 'on PostgreSQL and Kafka'
+      : 'on what this machine has',
+    'real',
+  ],
+  ['on the embedded default (PGlite, in-process bus)', 'embedded'],
+];
+
+describe.each(settings)('no wrong door %s', (_, setting) => {
   let c: RunningConsortium;
   let freshStart: string;
   let spartans: string;
@@ -20,7 +37,7 @@ describe('no wrong door: register, consent, contacts, referral, the shared journ
   let referralId: string;
 
   beforeAll(async () => {
-    c = await startTestConsortium();
+    c = await startTestConsortium(setting);
     freshStart = c.partners.get('fresh-start')!.url;
     spartans = c.partners.get('spartans')!.url;
     projection = c.projection.url;
@@ -181,6 +198,16 @@ describe('no wrong door: register, consent, contacts, referral, the shared journ
     expect(dropIns).toHaveLength(statuses.filter((s) => s === 201).length);
   });
 
+  it('rebuilds the read models from the first event to the same state', async () => {
+    await settled(c);
+    const before = await readModelChecksum(c);
+    await c.projection.rebuild();
+    await settled(c);
+    expect(await readModelChecksum(c)).toBe(before);
+    const journey = await api(projection, 'GET', `/people/${personRef}/journey`, spWorker);
+    expect(journey.status).toBe(200);
+  });
+
   it('erases a person by destroying their key: no copy can be read, the counts stay', async () => {
     await settled(c);
     const before = await api(projection, 'GET', `/people/${personRef}/journey`, spWorker);
@@ -198,7 +225,7 @@ describe('no wrong door: register, consent, contacts, referral, the shared journ
     expect(JSON.stringify(after.body)).not.toMatch(/Kayleigh|Pennywell|rent arrears|1991-03-14/);
 
     // Nothing anywhere in the database holds the name or date of birth in the clear.
-    const db = new Client({ connectionString: harnessState().databaseUrl });
+    const db = new Client({ connectionString: c.databaseUrl });
     await db.connect();
     try {
       const { rows: tables } = await db.query(

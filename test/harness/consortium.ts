@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { loadConsortium } from '@app/consortium';
+import { InProcessBus } from '@app/messaging';
 import { Actor, Role, TokenKeys } from '@app/platform';
 import { RunningConsortium, startConsortium } from '../../apps/consortium/src/consortium-runner';
 import { organisationsOf } from '../../apps/consortium/src/secrets';
+import { DERIVED_TABLES } from '../../apps/projection-service/src/shared/read-models';
 import { eventually, harnessState, testBus, uniqueSchema } from './index';
 
-/** The North Edinburgh consortium, on the test database and bus, in schemas of its own. */
-export async function startTestConsortium(): Promise<RunningConsortium> {
+export type TestSetting = 'real' | 'embedded';
+
+/**
+ * The North Edinburgh consortium in schemas of its own: 'real' on the test database and bus (PostgreSQL and
+ * Kafka where they are here), 'embedded' as `npm start` runs it (PGlite and the in-process bus).
+ */
+export async function startTestConsortium(setting: TestSetting = 'real'): Promise<RunningConsortium> {
   const consortium = loadConsortium();
   // A consortium id of its own keeps this run's topics apart from any other on the shared mock cluster.
   const isolated = { ...consortium, id: `${consortium.id}-${randomBytes(3).toString('hex')}` };
@@ -16,8 +23,8 @@ export async function startTestConsortium(): Promise<RunningConsortium> {
       tokenKeys: TokenKeys.generate(organisationsOf(isolated)),
       matchingSecret: randomBytes(32).toString('base64url'),
     },
-    databaseUrl: harnessState().databaseUrl,
-    bus: testBus(isolated.id),
+    databaseUrl: setting === 'real' ? harnessState().databaseUrl : harnessState().embeddedUrl,
+    bus: setting === 'real' ? testBus(isolated.id) : new InProcessBus(isolated.id),
     schemaPrefix: `${uniqueSchema('c')}_`,
   });
 }
@@ -85,4 +92,17 @@ export async function settled(c: RunningConsortium): Promise<number> {
     );
     return n >= recorded ? n : undefined;
   }, `the projection to take all ${recorded} events`);
+}
+
+/** A checksum of every read model built from events, to compare a rebuilt projection with the one it replaced. */
+export async function readModelChecksum(c: RunningConsortium): Promise<string> {
+  const schema = c.schemaOf('projection');
+  const parts: string[] = [];
+  for (const table of DERIVED_TABLES) {
+    const [{ sum }] = await c.projection.dataSource.query(
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${schema}.${table} t`,
+    );
+    parts.push(`${table}:${sum}`);
+  }
+  return parts.join(',');
 }

@@ -46,12 +46,15 @@ async function main() {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return; // a second signal while stopping: the first stop finishes what it started
+    stopping = true;
     await running.stop();
     process.exit(0);
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((e) => {

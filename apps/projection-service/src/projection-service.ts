@@ -16,8 +16,8 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { JourneysController } from './journeys/journeys.controller';
 import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
+import { ProjectionConsumer } from './shared/projection-consumer';
 import { PROJECTION_RUNTIME, ProjectionRuntime } from './shared/projection-runtime';
-import { project } from './shared/projector';
 import { PROJECTION_MIGRATIONS, READ_MODELS } from './shared/read-models';
 
 export interface ProjectionServiceOptions {
@@ -37,6 +37,8 @@ export interface ProjectionServiceOptions {
 export interface RunningProjectionService {
   url: string;
   dataSource: DataSource;
+  /** Empties the read models and builds them again from the first event on every topic. */
+  rebuild(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -76,14 +78,13 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   })
   class ProjectionModule {}
 
-  const subscription: Subscription = await o.bus.subscribe(
-    {
-      groupId: o.groupId ?? `${o.consortium.id}.projection`,
-      topics: allTopics(o.consortium.id),
-      fromBeginning: true,
-    },
-    (batch) => project(dataSource, batch),
+  const consumer = new ProjectionConsumer(
+    o.bus,
+    dataSource,
+    o.groupId ?? `${o.consortium.id}.projection`,
+    allTopics(o.consortium.id),
   );
+  await consumer.start();
   const { app, url } = await listen(ProjectionModule, {
     port: o.port ?? 0,
     host: o.host,
@@ -92,8 +93,9 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   return {
     url,
     dataSource,
+    rebuild: () => consumer.rebuild(),
     async stop() {
-      await subscription.stop();
+      await consumer.stop();
       await app.close();
       await dataSource.destroy();
     },

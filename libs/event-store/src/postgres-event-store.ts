@@ -1,4 +1,4 @@
-import { checkSchemaName, createPool, isConnectionFault, migrate } from '@app/platform';
+import { checkSchemaName, createPool, isConnectionFault, migrate, sharesOneSession } from '@app/platform';
 import { Pool, PoolClient } from 'pg';
 import {
   AppendResult,
@@ -85,6 +85,8 @@ function toRecorded(r: EventRow): RecordedEvent {
 
 export class PostgresEventStore implements EventStore {
   private readonly appendStatement: string;
+  /** Named (parsed and planned once per connection) on a real server; unnamed where connections share a session. */
+  private readonly statementName: string | undefined;
 
   private constructor(
     private readonly pool: Pool,
@@ -92,6 +94,7 @@ export class PostgresEventStore implements EventStore {
     private readonly ownsPool: boolean,
   ) {
     this.appendStatement = appendSql(schema);
+    this.statementName = sharesOneSession(pool) ? undefined : `append-${schema}`;
   }
 
   /** Opens (and migrates) the store in `schema`; the pool is shared if given, else made from the URL. */
@@ -117,7 +120,7 @@ export class PostgresEventStore implements EventStore {
     try {
       // A named statement is parsed and planned once per connection, not on every append.
       const { rows } = await client.query<{ position: number; version: number }>({
-        name: `append-${this.schema}`,
+        name: this.statementName,
         text: this.appendStatement,
         values: [
           streamId,

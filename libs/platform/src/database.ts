@@ -17,6 +17,21 @@ export function checkSchemaName(schema: string): string {
   return schema;
 }
 
+/**
+ * PGlite serves every connection from one backend session, so per-connection state such as named prepared
+ * statements would collide there. The embedded URL names this user so that adapters can tell.
+ */
+const EMBEDDED_USER = 'pglite';
+
+export function sharesOneSession(pool: Pool): boolean {
+  const url = (pool as unknown as { options: { connectionString?: string } }).options.connectionString ?? '';
+  try {
+    return new URL(url).username === EMBEDDED_USER;
+  } catch {
+    return false;
+  }
+}
+
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
@@ -32,13 +47,88 @@ export async function startEmbeddedPostgres(dataDir?: string, port = 0): Promise
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 64 });
+  keepExtendedQueriesWhole((server as unknown as { queryQueue: QueryQueue }).queryQueue);
   await server.start();
   const address = (server as unknown as { port?: number }).port ?? port;
   return {
-    url: `postgres://postgres@127.0.0.1:${address}/postgres`,
+    url: `postgres://${EMBEDDED_USER}@127.0.0.1:${address}/postgres`,
     async stop() {
       await server.stop();
       await db.close();
     },
+  };
+}
+
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  resolve(bytes: number): void;
+  reject(e: unknown): void;
+  onData(data: Uint8Array): void;
+}
+
+interface QueryQueue {
+  queue: QueuedMessage[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  db: {
+    isInTransaction(): boolean;
+    runExclusive<T>(fn: () => Promise<T>): Promise<T>;
+    execProtocolRawStream(m: Uint8Array, o: { onRawData(d: Uint8Array): void }): Promise<unknown>;
+  };
+  processQueue(): Promise<void>;
+  clearTransactionIfNeeded(handlerId: number): Promise<void>;
+}
+
+const SYNC = 0x53; // 'S': ends an extended-protocol exchange (Parse, Bind, Describe, Execute, ..., Sync)
+const QUERY = 0x51; // 'Q': a simple query is whole in itself
+const TERMINATE = 0x58;
+
+/**
+ * pglite-socket passes each protocol message of every connection to PGlite's one session in arrival order,
+ * keeping a connection's messages together only inside a transaction. Two connections' extended-protocol
+ * exchanges can then interleave (one's Bind meets the other's Parse: "bind message supplies 1 parameters,
+ * but prepared statement requires 3"). This keeps each exchange whole, from its first message to its Sync.
+ */
+function keepExtendedQueriesWhole(q: QueryQueue): void {
+  let midExchange = false;
+  q.processQueue = async function processQueue(this: QueryQueue) {
+    if (this.processing || this.queue.length === 0) return;
+    this.processing = true;
+    try {
+      while (this.queue.length > 0) {
+        const sticky = (midExchange || this.db.isInTransaction()) && this.lastHandlerId !== null;
+        const index = sticky ? this.queue.findIndex((m) => m.handlerId === this.lastHandlerId) : 0;
+        if (index === -1) break; // the connection in the middle of an exchange has not sent its next message yet
+        const [item] = this.queue.splice(index, 1);
+        let bytes = 0;
+        try {
+          await this.db.runExclusive(() =>
+            this.db.execProtocolRawStream(item.message, {
+              onRawData: (d) => {
+                bytes += d.length;
+                item.onData(d);
+              },
+            }),
+          );
+        } catch (e) {
+          midExchange = false;
+          item.reject(e);
+          continue;
+        }
+        this.lastHandlerId = item.handlerId;
+        midExchange = ![SYNC, QUERY, TERMINATE].includes(item.message[0]);
+        item.resolve(bytes);
+      }
+    } finally {
+      this.processing = false;
+    }
+  };
+  const clear = q.clearTransactionIfNeeded.bind(q);
+  q.clearTransactionIfNeeded = async (handlerId: number) => {
+    // A connection that went away in the middle of an exchange must not hold the others up.
+    if (q.lastHandlerId === handlerId) midExchange = false;
+    await clear(handlerId);
+    await q.processQueue();
   };
 }

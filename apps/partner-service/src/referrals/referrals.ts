@@ -107,7 +107,8 @@ export class AcceptReferralHandler implements ICommandHandler<AcceptReferral> {
       this.runtime,
       referral,
       referralStream(referralId),
-      referralId,
+      // Keyed by the person, so the acceptance stays in order behind the request on the backbone.
+      (state) => (state.status === 'none' ? referralId : state.personRef),
       { type: 'AcceptReferral', referralId, partner: this.runtime.partnerId, at },
       ctx,
     );

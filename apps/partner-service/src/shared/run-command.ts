@@ -19,7 +19,8 @@ export async function runCommand<C, E extends PlatformEvent, S>(
   runtime: PartnerRuntime,
   decider: Decider<C, E, S>,
   streamId: string,
-  subject: string,
+  /** What the events are about (the Kafka key): given, or read from the state, e.g. a referral's person. */
+  subject: string | ((state: S) => string),
   command: C,
   ctx: CommandContext,
 ): Promise<{ events: E[]; version: number }> {
@@ -46,7 +47,7 @@ export async function runCommand<C, E extends PlatformEvent, S>(
         actor: ctx.actor.userId,
         correlationId: ctx.correlationId,
         ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
-        subject,
+        subject: typeof subject === 'string' ? subject : subject(state),
         occurredAt,
       },
     })),

@@ -117,4 +117,16 @@ export const PROJECTION_MIGRATIONS = [
      id bigserial PRIMARY KEY, person_ref text NOT NULL, reader_organisation text NOT NULL, reader_user text NOT NULL,
      purpose text NOT NULL, read_at timestamptz NOT NULL);
    CREATE INDEX journey_reads_person ON {schema}.journey_reads (person_ref, read_at DESC);`,
+  `CREATE TABLE {schema}.projection_state (id int PRIMARY KEY CHECK (id = 1), generation int NOT NULL);
+   INSERT INTO {schema}.projection_state VALUES (1, 1);`,
+];
+
+/** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
+export const DERIVED_TABLES = [
+  'processed_events',
+  'source_positions',
+  'person_records',
+  'journey_entries',
+  'consents',
+  'referrals',
 ];

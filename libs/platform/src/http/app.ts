@@ -33,7 +33,6 @@ export async function listen(
   const express = await import('express');
   app.use(express.json({ limit: '256kb', strict: true }));
   app.useGlobalFilters(problemFilter(...(options.problems ?? [])));
-  app.enableShutdownHooks();
   await app.listen(options.port, options.host ?? '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1'}:${address.port}`;

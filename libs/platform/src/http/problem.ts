@@ -59,7 +59,7 @@ export function problemFilter(...mappers: ProblemMapper[]): ExceptionFilter {
     catch(e: unknown, host: ArgumentsHost) {
       const res = host.switchToHttp().getResponse<Response>();
       const problem = toProblem(e, mappers);
-      if (problem.status >= 500) logger.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      if (problem.status >= 500) logger.error(describe(e));
       res
         .status(problem.status)
         .type('application/problem+json')
@@ -73,6 +73,16 @@ export function problemFilter(...mappers: ProblemMapper[]): ExceptionFilter {
     }
   }
   return new ProblemFilter();
+}
+
+/** An error with its chain of causes, for the operator's log (never for the response). */
+function describe(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e; x; x = (x as { cause?: unknown }).cause) {
+    parts.push(x instanceof Error ? `${x.name}: ${x.message}` : String(x));
+    if (parts.length > 5) break;
+  }
+  return parts.join(' <- caused by: ');
 }
 
 function toProblem(e: unknown, mappers: ProblemMapper[]): Problem {
