@@ -252,5 +252,20 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
       notes: 'after erasure',
     });
     expect(accept.status).toBe(410);
+    // Nothing more is recorded about them: not a contact without notes, a consent, or a referral.
+    const noNotes = {
+      kind: 'visit',
+      occurredAt: new Date(Date.now() - 60_000).toISOString(),
+      durationMinutes: 5,
+    };
+    expect((await api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, noNotes)).status).toBe(
+      410,
+    );
+    const consent = { partners: ['move-on'], purposes: ['support'] };
+    expect((await api(freshStart, 'POST', `/people/${personRef}/consents`, fsWorker, consent)).status).toBe(
+      410,
+    );
+    const referral = { personRef, toOrganisation: 'move-on', reason: 'x' };
+    expect((await api(freshStart, 'POST', '/referrals', fsWorker, referral)).status).toBe(410);
   });
 });

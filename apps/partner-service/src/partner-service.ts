@@ -3,7 +3,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { MessageBus, Relay, RelayCheckpoints, Subscription } from '@app/messaging';
 import { authProviders, Clock, HealthController, listen, systemClock, TokenKeys } from '@app/platform';
 import { KeyStore } from '@app/privacy';
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
@@ -49,6 +49,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
   const relay = new Relay(store, o.bus, await RelayCheckpoints.open(o.pool, o.schema), {
     name: `${o.partnerId}.relay`,
     consortiumId: o.consortium.id,
+    onError: (e) => new Logger(`${o.partnerId}.relay`).warn(`waiting to retry: ${(e as Error).message}`),
   });
   const runtime: PartnerRuntime = {
     consortium: o.consortium,

@@ -1,5 +1,5 @@
 import { Consortium } from '@app/consortium';
-import { allTopics, MessageBus, Subscription } from '@app/messaging';
+import { allTopics, MessageBus } from '@app/messaging';
 import {
   authProviders,
   Clock,

@@ -23,14 +23,14 @@ const personal = {
 };
 const registered: PersonEvent = {
   type: 'PersonRegistered',
-  data: { personRef: 'NE-1', personal, matchKey: 'mk', registeredAt: at },
+  data: { personRef: 'NE-1', personal, registeredAt: at },
 };
 
 describe('a person at one partner', () => {
   it('given nothing, when registered, then PersonRegistered', () => {
-    expect(
-      given(person).when({ type: 'RegisterPerson', personRef: 'NE-1', personal, matchKey: 'mk', at }),
-    ).toEqual([registered]);
+    expect(given(person).when({ type: 'RegisterPerson', personRef: 'NE-1', personal, at })).toEqual([
+      registered,
+    ]);
   });
 
   it('given registered, when registered again, then a conflict', () => {
@@ -38,7 +38,6 @@ describe('a person at one partner', () => {
       type: 'RegisterPerson',
       personRef: 'NE-1',
       personal,
-      matchKey: 'mk',
       at,
     });
     expect(out).toBeInstanceOf(DomainError);

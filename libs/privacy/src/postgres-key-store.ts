@@ -13,6 +13,11 @@ const MIGRATIONS = [
      erasure_reason text,
      CONSTRAINT erased_has_no_key CHECK ((erased_at IS NULL) = (data_key IS NOT NULL))
    );`,
+  `CREATE TABLE {schema}.match_keys (
+     match_key  text NOT NULL,
+     person_ref text NOT NULL REFERENCES {schema}.person_keys (person_ref),
+     PRIMARY KEY (match_key, person_ref)
+   );`,
 ];
 
 /**
@@ -63,6 +68,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async destroyKey(personRef: string, reason: string, by: string): Promise<void> {
+    await this.query(`DELETE FROM ${this.schema}.match_keys WHERE person_ref = $1`, [personRef]);
     await this.query(
       `INSERT INTO ${this.schema}.person_keys (person_ref, data_key, erased_at, erased_by, erasure_reason)
        VALUES ($1, NULL, now(), $2, $3)
@@ -79,6 +85,25 @@ export class PostgresKeyStore implements KeyStore {
       [personRef],
     );
     return rows[0]?.erased ?? false;
+  }
+
+  async recordMatchKey(personRef: string, matchKey: string): Promise<void> {
+    await this.query(
+      `INSERT INTO ${this.schema}.match_keys (match_key, person_ref)
+       SELECT $1, person_ref FROM ${this.schema}.person_keys WHERE person_ref = $2 AND data_key IS NOT NULL
+       ON CONFLICT DO NOTHING`,
+      [matchKey, personRef],
+    );
+  }
+
+  async findByMatchKey(matchKey: string): Promise<string[]> {
+    const { rows } = await this.query<{ person_ref: string }>(
+      `SELECT m.person_ref FROM ${this.schema}.match_keys m
+         JOIN ${this.schema}.person_keys k USING (person_ref)
+        WHERE m.match_key = $1 AND k.data_key IS NOT NULL ORDER BY m.person_ref`,
+      [matchKey],
+    );
+    return rows.map((r) => r.person_ref);
   }
 
   async close(): Promise<void> {

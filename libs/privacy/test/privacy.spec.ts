@@ -68,4 +68,17 @@ describe('the PostgreSQL key store', () => {
     );
     expect(rows[0].n).toBe(0);
   });
+
+  it('finds people by match key, and forgets the match when the person is erased', async () => {
+    await keys.keyFor('NE-M1');
+    await keys.keyFor('NE-M2');
+    await keys.recordMatchKey('NE-M1', 'mk-1');
+    await keys.recordMatchKey('NE-M2', 'mk-1');
+    await keys.recordMatchKey('NE-M1', 'mk-1');
+    await keys.recordMatchKey('NE-NOKEY', 'mk-1'); // a reference without a key is never indexed
+    expect(await keys.findByMatchKey('mk-1')).toEqual(['NE-M1', 'NE-M2']);
+    await keys.destroyKey('NE-M2', 'asked to be forgotten', 'admin-1');
+    expect(await keys.findByMatchKey('mk-1')).toEqual(['NE-M1']);
+    expect(await keys.findByMatchKey('mk-2')).toEqual([]);
+  });
 });

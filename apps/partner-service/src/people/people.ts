@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CONTACT_KINDS, person, personStream } from '@app/domain';
 import { Actor, CurrentActor, notFound, parseInput } from '@app/platform';
-import { matchKey, openAll, seal } from '@app/privacy';
+import { matchKey, openAll, PersonErasedError, seal } from '@app/privacy';
 import { Body, Controller, Get, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
@@ -103,11 +103,12 @@ export class RegisterPersonHandler implements ICommandHandler<RegisterPerson> {
           contact: s(input.contact),
           whatMatters: s(input.whatMatters),
         },
-        matchKey: matchKey(this.runtime.matchingSecret, input),
         at: this.runtime.clock.now().toISOString(),
       },
       ctx,
     );
+    // Only once the registration is recorded: a match key never points at a person who does not exist.
+    await this.runtime.keys.recordMatchKey(personRef, matchKey(this.runtime.matchingSecret, input));
     return { personRef };
   }
 }
@@ -118,9 +119,11 @@ export class RecordContactHandler implements ICommandHandler<RecordContact> {
 
   async execute({ personRef, input, ctx }: RecordContact): Promise<{ contactId: string }> {
     const contactId = randomUUID();
-    const notes = input.notes
-      ? seal(await this.runtime.keys.keyFor(personRef), personRef, input.notes)
-      : null;
+    // findKey, not keyFor: a reference nobody registered must not get a key (decide answers 404 for it).
+    const key = input.notes ? await this.runtime.keys.findKey(personRef) : null;
+    if (input.notes && !key && (await this.runtime.keys.isErased(personRef)))
+      throw new PersonErasedError(personRef);
+    const notes = input.notes && key ? seal(key, personRef, input.notes) : null;
     await runCommand(
       this.runtime,
       person,

@@ -9,7 +9,7 @@ import { Request } from 'express';
 import { z } from 'zod';
 import { assertOwnWorker, correlationOf, idSchema, personRefSchema } from '../shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
-import { CommandContext, runCommand } from '../shared/run-command';
+import { CommandContext, loadState, runCommand } from '../shared/run-command';
 
 function requestReferralInput(runtime: PartnerRuntime) {
   const c = runtime.consortium;
@@ -103,27 +103,17 @@ export class AcceptReferralHandler implements ICommandHandler<AcceptReferral> {
 
   async execute({ referralId, ctx }: AcceptReferral): Promise<{ status: 'accepted' }> {
     const at = this.runtime.clock.now().toISOString();
-    const { events } = await runCommand(
-      this.runtime,
-      referral,
-      referralStream(referralId),
-      // Keyed by the person, so the acceptance stays in order behind the request on the backbone.
-      (state) => (state.status === 'none' ? referralId : state.personRef),
-      { type: 'AcceptReferral', referralId, partner: this.runtime.partnerId, at },
-      ctx,
-    );
-    // The person is now known here too, so this partner's workers can record their work with them.
-    const accepted = events[0] as Extract<ReferralEvent, { type: 'ReferralAccepted' }>;
-    const history = await this.runtime.store.readStream(referralStream(referralId));
-    const fromPartner = (history[0].data as { fromPartner: string }).fromPartner;
-    await runCommand(
-      this.runtime,
-      person,
-      personStream(accepted.data.personRef),
-      accepted.data.personRef,
-      { type: 'WelcomeReferredPerson', personRef: accepted.data.personRef, referralId, fromPartner, at },
-      ctx,
-    );
+    const accept = { type: 'AcceptReferral' as const, referralId, partner: this.runtime.partnerId, at };
+    const state = await loadState(this.runtime, referral, referralStream(referralId));
+    referral.decide(accept, state); // refuses (404, 409) here, before anything is written
+    if (state.status === 'none') throw new Error('unreachable: decide refuses a referral that is not here');
+    // The person becomes known here first (idempotent), so an acceptance is never recorded for a person
+    // this partner's workers then could not record their work with.
+    const { personRef, fromPartner } = state;
+    const welcome = { type: 'WelcomeReferredPerson' as const, personRef, referralId, fromPartner, at };
+    await runCommand(this.runtime, person, personStream(personRef), personRef, welcome, ctx);
+    // Keyed by the person, so the acceptance stays in order behind the request on the backbone.
+    await runCommand(this.runtime, referral, referralStream(referralId), personRef, accept, ctx);
     return { status: 'accepted' };
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Decider, EVENT_SCHEMA_VERSIONS, fold, PlatformEvent } from '@app/domain';
 import { Actor } from '@app/platform';
+import { PersonErasedError } from '@app/privacy';
 import { PartnerRuntime } from './partner-runtime';
 
 /** Who asked, and the thread of cause that runs from the HTTP request through the event and Kafka. */
@@ -19,18 +20,17 @@ export async function runCommand<C, E extends PlatformEvent, S>(
   runtime: PartnerRuntime,
   decider: Decider<C, E, S>,
   streamId: string,
-  /** What the events are about (the Kafka key): given, or read from the state, e.g. a referral's person. */
-  subject: string | ((state: S) => string),
+  /** What the events are about: the Kafka key, so one person's events stay in order. */
+  subject: string,
   command: C,
   ctx: CommandContext,
 ): Promise<{ events: E[]; version: number }> {
-  const history = await runtime.store.readStream(streamId);
-  const state = fold(
-    decider,
-    history.map((e) => ({ type: e.type, data: e.data }) as E),
-  );
+  const { state, version: current } = await load(runtime, decider, streamId);
   const events = decider.decide(command, state);
-  const current = history.length ? history[history.length - 1].version : -1;
+  // Nothing more is recorded about a person who was erased at their request.
+  if (decider.scale === 'person' && events.length && (await runtime.keys.isErased(subject))) {
+    throw new PersonErasedError(subject);
+  }
   if (events.length === 0) return { events, version: current };
   const occurredAt = runtime.clock.now().toISOString();
   const { version } = await runtime.store.append(
@@ -47,11 +47,34 @@ export async function runCommand<C, E extends PlatformEvent, S>(
         actor: ctx.actor.userId,
         correlationId: ctx.correlationId,
         ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
-        subject: typeof subject === 'string' ? subject : subject(state),
+        subject,
         occurredAt,
       },
     })),
   );
   runtime.appended();
   return { events, version };
+}
+
+/** A stream's current state and version (-1 for none), folded from its events. */
+async function load<E extends PlatformEvent, S>(
+  runtime: PartnerRuntime,
+  decider: Pick<Decider<never, E, S>, 'evolve' | 'initialState'>,
+  streamId: string,
+): Promise<{ state: S; version: number }> {
+  const history = await runtime.store.readStream(streamId);
+  const state = fold(
+    decider,
+    history.map((e) => ({ type: e.type, data: e.data }) as E),
+  );
+  return { state, version: history.length ? history[history.length - 1].version : -1 };
+}
+
+/** A stream's current state, for a handler that must look before it decides what to run. */
+export async function loadState<E extends PlatformEvent, S>(
+  runtime: PartnerRuntime,
+  decider: Pick<Decider<never, E, S>, 'evolve' | 'initialState'>,
+  streamId: string,
+): Promise<S> {
+  return (await load(runtime, decider, streamId)).state;
 }

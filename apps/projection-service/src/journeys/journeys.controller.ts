@@ -65,7 +65,11 @@ export class JourneysController {
       person: registration
         ? { registeredBy: registration.partner, ...openAll(registration.personal, ref_, key) }
         : null,
-      knownTo: records.map((r) => r.partner).sort(),
+      // Which other partners know the person is itself shared only with consent.
+      knownTo: records
+        .map((r) => r.partner)
+        .filter((p) => consented || p === actor.organisation)
+        .sort(),
       openReferrals: referrals
         .filter((r) => r.status === 'requested' && (consented || r.fromPartner === actor.organisation))
         .map((r) => ({

@@ -7,15 +7,9 @@ import {
   unreachable,
 } from '@app/domain';
 import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messaging';
+import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
-import {
-  ConsentView,
-  JourneyEntry,
-  PersonRecord,
-  ProcessedEvent,
-  ReferralView,
-  SourcePosition,
-} from './read-models';
+import { ConsentView, JourneyEntry, PersonRecord, ReferralView, SourcePosition } from './read-models';
 
 /**
  * Applies a batch of events to the read models in one transaction, with the checkpoint, so a crash leaves
@@ -24,7 +18,7 @@ import {
  */
 export async function project(dataSource: DataSource, batch: Delivery[]): Promise<Rejection[]> {
   const rejections: Rejection[] = [];
-  const known: { delivery: Delivery; event: PlatformEvent }[] = [];
+  const known: Known[] = [];
   for (const delivery of batch) {
     const kind = parseCloudEventType(delivery.event.type);
     if (kind && isKnownEvent(kind.eventType, kind.schemaVersion)) {
@@ -33,42 +27,76 @@ export async function project(dataSource: DataSource, batch: Delivery[]): Promis
       rejections.push({ delivery, reason: `unknown event type or schema version: ${delivery.event.type}` });
   }
   if (known.length === 0) return rejections;
-  await dataSource.transaction(async (em) => {
-    const schema = schemaOf(em);
-    // One statement marks the whole batch as processed and says which events are new (not redeliveries).
-    const fresh: { event_id: string }[] = await em.query(
-      `INSERT INTO ${schema}.processed_events (event_id, partner, position)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
-       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [
-        known.map((k) => k.delivery.event.id),
-        known.map((k) => k.delivery.event.partner),
-        known.map((k) => k.delivery.event.position),
-      ],
-    );
-    const isNew = new Set(fresh.map((r) => r.event_id));
-    const applied = known.filter((k) => isNew.has(k.delivery.event.id));
-    for (const { delivery, event } of applied) await apply(em, delivery.event, event);
-    // The checkpoint per partner moves in the same transaction.
-    const byPartner = new Map<string, { high: number; count: number }>();
-    for (const { delivery } of applied) {
-      const p = byPartner.get(delivery.event.partner) ?? { high: 0, count: 0 };
-      byPartner.set(delivery.event.partner, {
-        high: Math.max(p.high, delivery.event.position),
-        count: p.count + 1,
+  try {
+    await dataSource.transaction((em) => applyBatch(em, known, null));
+  } catch (e) {
+    if (isFault(e)) throw e; // the database is away: the whole batch comes again later
+    // Some event in the batch cannot be applied (its data is not what its type promises). Apply the batch
+    // again one event at a time, each behind a savepoint, and send the ones that fail to the dead letters.
+    await dataSource.transaction((em) => applyBatch(em, known, rejections));
+  }
+  return rejections;
+}
+
+interface Known {
+  delivery: Delivery;
+  event: PlatformEvent;
+}
+
+const isFault = (e: unknown) =>
+  isConnectionFault(e) || isConnectionFault((e as { driverError?: unknown })?.driverError);
+
+async function applyBatch(em: EntityManager, known: Known[], rejections: Rejection[] | null): Promise<void> {
+  const schema = schemaOf(em);
+  // One statement marks the whole batch as processed and says which events are new (not redeliveries).
+  const fresh: { event_id: string }[] = await em.query(
+    `INSERT INTO ${schema}.processed_events (event_id, partner, position)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+     ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+    [
+      known.map((k) => k.delivery.event.id),
+      known.map((k) => k.delivery.event.partner),
+      known.map((k) => k.delivery.event.position),
+    ],
+  );
+  const isNew = new Set(fresh.map((r) => r.event_id));
+  const applied = known.filter((k) => isNew.has(k.delivery.event.id));
+  for (const { delivery, event } of applied) {
+    if (!rejections) {
+      await apply(em, delivery.event, event);
+      continue;
+    }
+    await em.query('SAVEPOINT apply_event');
+    try {
+      await apply(em, delivery.event, event);
+      await em.query('RELEASE SAVEPOINT apply_event');
+    } catch (e) {
+      if (isFault(e)) throw e;
+      await em.query('ROLLBACK TO SAVEPOINT apply_event');
+      rejections.push({
+        delivery,
+        reason: `could not be applied to the read models: ${(e as Error).message}`,
       });
     }
-    // Always in the same order, so two batches taken side by side cannot deadlock on these rows.
-    for (const [partner, { high, count }] of [...byPartner].sort(([a], [b]) => a.localeCompare(b))) {
-      await em.query(
-        `INSERT INTO ${schema}.source_positions (partner, high_position, events) VALUES ($1, $2, $3)
-         ON CONFLICT (partner) DO UPDATE SET high_position = greatest(source_positions.high_position, $2),
-           events = source_positions.events + $3`,
-        [partner, high, count],
-      );
-    }
-  });
-  return rejections;
+  }
+  // The checkpoint per partner moves in the same transaction.
+  const byPartner = new Map<string, { high: number; count: number }>();
+  for (const { delivery } of applied) {
+    const p = byPartner.get(delivery.event.partner) ?? { high: 0, count: 0 };
+    byPartner.set(delivery.event.partner, {
+      high: Math.max(p.high, delivery.event.position),
+      count: p.count + 1,
+    });
+  }
+  // Always in the same order, so two batches taken side by side cannot deadlock on these rows.
+  for (const [partner, { high, count }] of [...byPartner].sort(([a], [b]) => a.localeCompare(b))) {
+    await em.query(
+      `INSERT INTO ${schema}.source_positions (partner, high_position, events) VALUES ($1, $2, $3)
+       ON CONFLICT (partner) DO UPDATE SET high_position = greatest(source_positions.high_position, $2),
+         events = source_positions.events + $3`,
+      [partner, high, count],
+    );
+  }
 }
 
 function schemaOf(em: EntityManager): string {
@@ -108,7 +136,7 @@ function entry(ce: CloudEvent, personRef: string, occurredAt: string, details: o
 async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent): Promise<void> {
   switch (event.type) {
     case 'PersonRegistered': {
-      const { personRef, personal, matchKey, registeredAt } = event.data;
+      const { personRef, personal, registeredAt } = event.data;
       await em.upsert(
         PersonRecord,
         {
@@ -116,7 +144,6 @@ async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent
           partner: ce.partner,
           knownSince: new Date(registeredAt),
           personal: { ...personal },
-          matchKey,
         },
         ['personRef', 'partner'],
       );
@@ -137,7 +164,6 @@ async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent
           partner: ce.partner,
           knownSince: new Date(welcomedAt),
           personal: null,
-          matchKey: null,
         })
         .orIgnore()
         .execute();

@@ -30,7 +30,6 @@ export class PersonRecord {
   @Column('timestamptz', { name: 'known_since' }) knownSince!: Date;
   /** Sealed personal details, where this partner registered the person. */
   @Column('jsonb', { nullable: true }) personal!: object | null;
-  @Column('text', { name: 'match_key', nullable: true }) matchKey!: string | null;
 }
 
 @Entity('journey_entries')
@@ -96,9 +95,8 @@ export const PROJECTION_MIGRATIONS = [
   `CREATE TABLE {schema}.processed_events (event_id uuid PRIMARY KEY, partner text NOT NULL, position bigint NOT NULL);
    CREATE TABLE {schema}.source_positions (partner text PRIMARY KEY, high_position bigint NOT NULL, events bigint NOT NULL);
    CREATE TABLE {schema}.person_records (
-     person_ref text NOT NULL, partner text NOT NULL, known_since timestamptz NOT NULL, personal jsonb, match_key text,
+     person_ref text NOT NULL, partner text NOT NULL, known_since timestamptz NOT NULL, personal jsonb,
      PRIMARY KEY (person_ref, partner));
-   CREATE INDEX person_records_match ON {schema}.person_records (match_key);
    CREATE TABLE {schema}.journey_entries (
      event_id uuid PRIMARY KEY, person_ref text NOT NULL, partner text NOT NULL, event_type text NOT NULL,
      occurred_at timestamptz NOT NULL, actor text NOT NULL, details jsonb NOT NULL);

@@ -21,8 +21,6 @@ export type PersonCommand =
       type: 'RegisterPerson';
       personRef: string;
       personal: PersonalDetails;
-      /** Keyed hash of the identifiers, for finding the person at another door without the identifiers. */
-      matchKey: string;
       at: string;
     }
   | { type: 'WelcomeReferredPerson'; personRef: string; referralId: string; fromPartner: string; at: string }
@@ -37,10 +35,7 @@ export type PersonCommand =
     };
 
 export type PersonEvent =
-  | DomainEvent<
-      'PersonRegistered',
-      { personRef: string; personal: PersonalDetails; matchKey: string; registeredAt: string }
-    >
+  | DomainEvent<'PersonRegistered', { personRef: string; personal: PersonalDetails; registeredAt: string }>
   | DomainEvent<
       'ReferredPersonWelcomed',
       { personRef: string; referralId: string; fromPartner: string; welcomedAt: string }
@@ -75,7 +70,6 @@ export const person: Decider<PersonCommand, PersonEvent, PersonState> = {
             data: {
               personRef: command.personRef,
               personal: command.personal,
-              matchKey: command.matchKey,
               registeredAt: command.at,
             },
           },

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { Response } from 'express';
 import { ZodError, ZodTypeAny, z } from 'zod';
-import { UnavailableError } from '../errors';
+import { isConnectionFault, UnavailableError } from '../errors';
 
 /** One field at fault and why, as RFC 9457 problem details carry it in `errors`. */
 export interface FieldError {
@@ -35,15 +35,17 @@ export function parseInput<S extends ZodTypeAny>(
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw badRequest(`The ${what} is not valid: ${summarise(result.error)}`, fieldErrors(result.error));
+  const errors = fieldErrors(result.error, what === 'request body' ? '(body)' : what);
+  throw badRequest(`The ${what} is not valid: ${summarise(errors)}`, errors);
 }
 
-function fieldErrors(error: ZodError): FieldError[] {
-  return error.issues.map((i) => ({ field: i.path.join('.') || '(body)', reason: i.message }));
+/** Each issue as a field and a reason; an issue with no path is about the whole input, named `whole`. */
+function fieldErrors(error: ZodError, whole: string): FieldError[] {
+  return error.issues.map((i) => ({ field: i.path.join('.') || whole, reason: i.message }));
 }
 
-function summarise(error: ZodError): string {
-  return fieldErrors(error)
+function summarise(errors: FieldError[]): string {
+  return errors
     .slice(0, 5)
     .map((e) => `${e.field}: ${e.reason}`)
     .join('; ');
@@ -92,6 +94,10 @@ function toProblem(e: unknown, mappers: ProblemMapper[]): Problem {
     if (p) return p;
   }
   if (e instanceof UnavailableError) return new Problem(503, 'Service unavailable', e.message);
+  // A database that went away under an ORM or a query: the caller may try again; nothing half-done stays.
+  if (isConnectionFault(e) || isConnectionFault((e as { driverError?: unknown })?.driverError)) {
+    return new Problem(503, 'Service unavailable', 'A database is unavailable just now. Try again shortly.');
+  }
   // Body-parser errors (malformed JSON, body too large) carry their own 4xx status and type.
   const parserError = e as { status?: number; type?: string; message?: string };
   if (parserError?.type === 'entity.parse.failed')
