@@ -214,7 +214,7 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
     const entriesBefore = (before.body.entries as unknown[]).length;
     const keys = await import('@app/privacy');
     const store = await keys.PostgresKeyStore.open({ url: c.databaseUrl, schema: c.schemaOf('key_service') });
-    await store.destroyKey(personRef, 'the person asked to be forgotten', 'admin');
+    await store.erasePerson(personRef, 'the person asked to be forgotten', 'admin');
     await store.close();
 
     const after = await api(projection, 'GET', `/people/${personRef}/journey`, spWorker);

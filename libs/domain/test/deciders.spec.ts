@@ -13,7 +13,7 @@ import {
 import { given } from './given-when-then';
 
 const key = randomBytes(32);
-const s = (v: unknown) => seal(key, 'NE-1', v);
+const s = (v: unknown) => seal(key, 'NE-1/identity/all', v);
 const at = '2026-11-20T10:00:00.000Z';
 const personal = {
   name: s('Kayleigh'),

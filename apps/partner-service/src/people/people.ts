@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CONTACT_KINDS, person, personStream } from '@app/domain';
 import { Actor, CurrentActor, notFound, parseInput } from '@app/platform';
-import { matchKey, openAll, PersonErasedError, seal } from '@app/privacy';
+import { matchKey, openFor, sealFor } from '@app/privacy';
 import { Body, Controller, Get, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
@@ -86,9 +86,10 @@ export class RegisterPersonHandler implements ICommandHandler<RegisterPerson> {
 
   async execute({ input, ctx }: RegisterPerson): Promise<{ personRef: string }> {
     const personRef = newPersonRef(this.runtime.consortium.referencePrefix);
-    // Personal fields are sealed under the person's own key before anything is stored or published.
-    const key = await this.runtime.keys.keyFor(personRef);
-    const s = (v: unknown) => seal(key, personRef, v);
+    const at = this.runtime.clock.now().toISOString();
+    // Personal fields are sealed under the person's own keys before anything is stored or published.
+    await this.runtime.keys.addPerson(personRef);
+    const identity = (v: unknown) => sealFor(this.runtime.keys, personRef, 'identity', at, v);
     await runCommand(
       this.runtime,
       person,
@@ -98,12 +99,12 @@ export class RegisterPersonHandler implements ICommandHandler<RegisterPerson> {
         type: 'RegisterPerson',
         personRef,
         personal: {
-          name: s(input.name),
-          dateOfBirth: s(input.dateOfBirth),
-          contact: s(input.contact),
-          whatMatters: s(input.whatMatters),
+          name: await identity(input.name),
+          dateOfBirth: await identity(input.dateOfBirth),
+          contact: await identity(input.contact),
+          whatMatters: await sealFor(this.runtime.keys, personRef, 'what-matters', at, input.whatMatters),
         },
-        at: this.runtime.clock.now().toISOString(),
+        at,
       },
       ctx,
     );
@@ -119,11 +120,10 @@ export class RecordContactHandler implements ICommandHandler<RecordContact> {
 
   async execute({ personRef, input, ctx }: RecordContact): Promise<{ contactId: string }> {
     const contactId = randomUUID();
-    // findKey, not keyFor: a reference nobody registered must not get a key (decide answers 404 for it).
-    const key = input.notes ? await this.runtime.keys.findKey(personRef) : null;
-    if (input.notes && !key && (await this.runtime.keys.isErased(personRef)))
-      throw new PersonErasedError(personRef);
-    const notes = input.notes && key ? seal(key, personRef, input.notes) : null;
+    const occurredAt = new Date(input.occurredAt).toISOString();
+    const notes = input.notes
+      ? await sealFor(this.runtime.keys, personRef, 'contact-notes', occurredAt, input.notes)
+      : null;
     await runCommand(
       this.runtime,
       person,
@@ -133,7 +133,7 @@ export class RecordContactHandler implements ICommandHandler<RecordContact> {
         type: 'RecordContact',
         contactId,
         kind: input.kind,
-        occurredAt: new Date(input.occurredAt).toISOString(),
+        occurredAt,
         durationMinutes: input.durationMinutes,
         notes,
         at: this.runtime.clock.now().toISOString(),
@@ -180,16 +180,15 @@ export class PeopleController {
     const personRef = parseInput(personRefSchema, ref, 'person reference');
     const events = await this.runtime.store.readStream(personStream(personRef));
     if (events.length === 0) throw notFound(`${personRef} is not known to ${this.runtime.partnerId}`);
-    const key = await this.runtime.keys.findKey(personRef);
-    return {
+    return openFor(this.runtime.keys, personRef, {
       personRef,
       events: events.map((e) => ({
         type: e.type,
         version: e.version,
         occurredAt: e.metadata.occurredAt,
         by: e.metadata.actor,
-        data: openAll(e.data, personRef, key),
+        data: e.data,
       })),
-    };
+    });
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isPartner, isStatutoryBody } from '@app/consortium';
 import { person, personStream, ReferralEvent, referral, referralStream } from '@app/domain';
 import { Actor, CurrentActor, notFound, parseInput } from '@app/platform';
-import { seal } from '@app/privacy';
+import { sealFor } from '@app/privacy';
 import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
@@ -59,7 +59,8 @@ export class RequestReferralHandler implements ICommandHandler<RequestReferral> 
       throw notFound(`${personRef} is not known to ${this.runtime.partnerId}; register them first`);
     }
     const referralId = randomUUID();
-    const reason = seal(await this.runtime.keys.keyFor(personRef), personRef, input.reason);
+    const at = this.runtime.clock.now().toISOString();
+    const reason = await sealFor(this.runtime.keys, personRef, 'referral-reasons', at, input.reason);
     await runCommand(
       this.runtime,
       referral,
@@ -72,7 +73,7 @@ export class RequestReferralHandler implements ICommandHandler<RequestReferral> 
         fromPartner: this.runtime.partnerId,
         toOrganisation: input.toOrganisation,
         reason,
-        at: this.runtime.clock.now().toISOString(),
+        at,
       },
       ctx,
     );

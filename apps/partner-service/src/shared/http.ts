@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, RefusalKind } from '@app/domain';
 import { WrongExpectedVersionError } from '@app/event-store';
 import { Actor, forbidden, Problem, ProblemMapper } from '@app/platform';
-import { PersonErasedError } from '@app/privacy';
+import { PersonErasedError, RetentionEndedError, UnknownPersonError } from '@app/privacy';
 import { Request } from 'express';
 import { z } from 'zod';
 import { PartnerRuntime } from './partner-runtime';
@@ -34,6 +34,8 @@ export const partnerProblems: ProblemMapper = (e) => {
     );
   }
   if (e instanceof PersonErasedError) return new Problem(410, 'Gone', e.message);
+  if (e instanceof UnknownPersonError) return new Problem(404, 'Not found', e.message);
+  if (e instanceof RetentionEndedError) return new Problem(409, 'Conflict', e.message);
   return null;
 };
 

@@ -1,6 +1,6 @@
 import { consentPermits } from '@app/domain';
 import { Actor, CurrentActor, forbidden, notFound, parseInput, Roles } from '@app/platform';
-import { openAll } from '@app/privacy';
+import { openFor } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { consentsOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
@@ -56,15 +56,12 @@ export class JourneysController {
         readAt: now,
       });
     }
-    const key = await keys.findKey(ref_);
     const registration = records.find((r) => r.personal && (consented || r.partner === actor.organisation));
     const referrals = await dataSource.getRepository(ReferralView).findBy({ personRef: ref_ });
-    return {
+    return openFor(keys, ref_, {
       personRef: ref_,
-      erased: key === null,
-      person: registration
-        ? { registeredBy: registration.partner, ...openAll(registration.personal, ref_, key) }
-        : null,
+      erased: await keys.isErased(ref_),
+      person: registration ? { registeredBy: registration.partner, ...registration.personal } : null,
       // Which other partners know the person is itself shared only with consent.
       knownTo: records
         .map((r) => r.partner)
@@ -84,8 +81,8 @@ export class JourneysController {
         partner: e.partner,
         by: e.actor,
         occurredAt: e.occurredAt.toISOString(),
-        details: openAll(e.details, ref_, key),
+        details: e.details,
       })),
-    };
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { consentPermits } from '@app/domain';
 import { Actor, CurrentActor, Roles } from '@app/platform';
-import { openAll } from '@app/privacy';
+import { openFor } from '@app/privacy';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { consentsOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
 import { PersonRecord, ReferralView } from '../shared/read-models';
@@ -63,16 +63,10 @@ export class ReferralInboxController {
         personal: null,
         withheld: 'the person has not consented to share their details with you yet',
       };
-    const key = await runtime.keys.findKey(r.personRef);
     const record = await runtime.dataSource
       .getRepository(PersonRecord)
       .findOneBy({ personRef: r.personRef, partner: r.fromPartner });
-    const personal = record?.personal
-      ? (openAll(record.personal, r.personRef, key) as Record<string, unknown>)
-      : null;
-    return {
-      ...base,
-      personal: { name: personal?.name ?? null, reason: openAll(r.reason, r.personRef, key) },
-    };
+    const name = (record?.personal as { name?: unknown } | null)?.name ?? null;
+    return { ...base, personal: await openFor(runtime.keys, r.personRef, { name, reason: r.reason }) };
   }
 }
