@@ -87,7 +87,7 @@ export async function appendToViewLatency(
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       inFlight.push(
-        post(`/people/${people[i % people.length]}/contacts`, {
+        post(`/people/${people[i % people.length]}/journey/contacts`, {
           kind: 'visit',
           occurredAt: new Date(Date.now() - 60_000).toISOString(),
           durationMinutes: 30,

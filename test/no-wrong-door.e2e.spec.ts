@@ -68,7 +68,7 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
 
   it('2. the worker records a visit and a phone call, and refers the person to Spartans with a reason', async () => {
     for (const kind of ['visit', 'phone-call']) {
-      const r = await api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, {
+      const r = await api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, fsWorker, {
         kind,
         occurredAt: new Date(Date.now() - 3600_000).toISOString(),
         durationMinutes: kind === 'visit' ? 60 : 15,
@@ -140,7 +140,9 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
     expect((await api(freshStart, 'POST', '/people', `${fsWorker}x`, {})).status).toBe(401);
     const forged = await tokenFor(c, 'spartans', 'worker');
     // A Spartans token cannot record at Fresh Start: nobody writes to another partner's records.
-    expect((await api(freshStart, 'POST', `/people/${personRef}/contacts`, forged, {})).status).toBe(403);
+    expect((await api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, forged, {})).status).toBe(
+      403,
+    );
   });
 
   it('answers bad input with a 400 naming the field and the reason, and writes nothing', async () => {
@@ -162,7 +164,7 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
     const notJson = await api(freshStart, 'POST', '/people', fsWorker, undefined, '{"name": ');
     expect(notJson.status).toBe(400);
     expect(notJson.body.detail).toBe('The request body is not valid JSON');
-    const badContact = await api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, {
+    const badContact = await api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, fsWorker, {
       kind: 'carrier-pigeon',
       occurredAt: 'yesterday',
       durationMinutes: -5,
@@ -187,7 +189,7 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
     };
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
-        api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, contact),
+        api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, fsWorker, contact),
       ),
     );
     const statuses = results.map((r) => r.status);
@@ -245,7 +247,7 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
     } finally {
       await db.end();
     }
-    const accept = await api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, {
+    const accept = await api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, fsWorker, {
       kind: 'visit',
       occurredAt: new Date(Date.now() - 60_000).toISOString(),
       durationMinutes: 5,
@@ -258,9 +260,9 @@ describe.each(settings)('no wrong door %s', (_, setting) => {
       occurredAt: new Date(Date.now() - 60_000).toISOString(),
       durationMinutes: 5,
     };
-    expect((await api(freshStart, 'POST', `/people/${personRef}/contacts`, fsWorker, noNotes)).status).toBe(
-      410,
-    );
+    expect(
+      (await api(freshStart, 'POST', `/people/${personRef}/journey/contacts`, fsWorker, noNotes)).status,
+    ).toBe(410);
     const consent = { partners: ['move-on'], purposes: ['support'] };
     expect((await api(freshStart, 'POST', `/people/${personRef}/consents`, fsWorker, consent)).status).toBe(
       410,

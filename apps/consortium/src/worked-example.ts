@@ -45,14 +45,14 @@ export async function seedWorkedExample(
     partners: ['spartans', 'move-on'],
     purposes: ['support', 'referral'],
   });
-  await call(fs.url, `/people/${personRef}/contacts`, fsWorker, {
+  await call(fs.url, `/people/${personRef}/journey/contacts`, fsWorker, {
     kind: 'visit',
     occurredAt: new Date(now - 72 * HOUR).toISOString(),
     durationMinutes: 60,
     notes:
       'Home visit. Rent arrears and council tax debt; overwhelmed by letters. Son starting secondary school.',
   });
-  await call(fs.url, `/people/${personRef}/contacts`, fsWorker, {
+  await call(fs.url, `/people/${personRef}/journey/contacts`, fsWorker, {
     kind: 'phone-call',
     occurredAt: new Date(now - 48 * HOUR).toISOString(),
     durationMinutes: 20,
@@ -72,7 +72,7 @@ export async function seedWorkedExample(
     if (res.status !== 404) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  await call(sp.url, `/people/${personRef}/contacts`, spWorker, {
+  await call(sp.url, `/people/${personRef}/journey/contacts`, spWorker, {
     kind: 'drop-in',
     occurredAt: new Date(now - 2 * HOUR).toISOString(),
     durationMinutes: 90,

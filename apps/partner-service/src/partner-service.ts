@@ -7,13 +7,13 @@ import { Logger, Module } from '@nestjs/common';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
-import { PeopleController, RecordContactHandler, RegisterPersonHandler } from './people/people';
+import { ActOnJourneyHandler, PeopleController, RegisterPersonHandler } from './people/people';
 import { followReferrals } from './referrals/referral-intake';
 import {
-  AcceptReferralHandler,
-  ReceiveReferralHandler,
+  ChangeReferralStatusHandler,
   ReferralsController,
   RequestReferralHandler,
+  TakeInReferralHandler,
 } from './referrals/referrals';
 import { partnerProblems } from './shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from './shared/partner-runtime';
@@ -68,12 +68,12 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
       { provide: PARTNER_RUNTIME, useValue: runtime },
       ...authProviders(o.tokenKeys),
       RegisterPersonHandler,
-      RecordContactHandler,
+      ActOnJourneyHandler,
       GiveConsentHandler,
       WithdrawConsentHandler,
       RequestReferralHandler,
-      ReceiveReferralHandler,
-      AcceptReferralHandler,
+      ChangeReferralStatusHandler,
+      TakeInReferralHandler,
     ],
   })
   class PartnerModule {}

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { RECORD_KINDS } from '@app/privacy';
 import { z } from 'zod';
 
 /**
@@ -28,11 +29,46 @@ export const consortiumSchema = z
     consentPurposes: z.array(z.string().min(1)).min(1),
     referralAnswerWithinDays: z.number().int().positive(),
     themes: z.array(z.string().min(1)),
+    /**
+     * SWEMWBS is licensed: a consortium switches it on once registered, and supplies the seven items' wording
+     * itself. The meaningful-change threshold is in metric points.
+     */
+    wellbeing: z
+      .object({
+        swemwbs: z.object({
+          enabled: z.boolean(),
+          meaningfulChange: z.number().positive(),
+          items: z.array(z.string().min(1)),
+        }),
+      })
+      .default({ swemwbs: { enabled: false, meaningfulChange: 3, items: [] } }),
+    /**
+     * How long each kind of personal record stays readable, in years after the year it is about; identity
+     * (name, date of birth, contact) in years after the person's last recorded activity. Enforced by
+     * destroying keys, like erasure.
+     */
+    retention: z
+      .object({
+        identityYearsAfterLastActivity: z.number().int().positive(),
+        recordYears: z.record(
+          z.enum(RECORD_KINDS.filter((k) => k !== 'identity') as [string, ...string[]]),
+          z.number().int().positive(),
+        ),
+      })
+      .default({ identityYearsAfterLastActivity: 6, recordYears: {} }),
   })
   .superRefine((c, ctx) => {
     const ids = [...c.partners, ...c.statutoryBodies].map((o) => o.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `organisation id "${dup}" is used twice` });
+    const { swemwbs } = c.wellbeing;
+    if (swemwbs.enabled && swemwbs.items.length !== 7) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wellbeing', 'swemwbs', 'items'],
+        message: 'SWEMWBS has seven items',
+      });
+    }
   });
 
 export type Consortium = z.infer<typeof consortiumSchema>;

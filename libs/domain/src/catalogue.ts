@@ -9,13 +9,21 @@ export type PlatformEventType = PlatformEvent['type'];
 /** The schema version of each event type this code writes and reads. A consumer refuses anything else. */
 export const EVENT_SCHEMA_VERSIONS: Record<PlatformEventType, number> = {
   PersonRegistered: 1,
-  ReferredPersonWelcomed: 1,
+  PersonWelcomed: 1,
+  WhatMattersRevised: 1,
   ContactRecorded: 1,
+  SupportGiven: 1,
+  LifeSystemMapped: 1,
+  ReflectionRecorded: 1,
+  OutcomeRecorded: 1,
+  WellbeingMeasured: 1,
+  PersonErased: 1,
   ConsentGiven: 1,
   ConsentWithdrawn: 1,
   ReferralRequested: 1,
   ReferralReceived: 1,
-  ReferralAccepted: 1,
+  ReferralStatusChanged: 1,
+  ReferralUpdateReceived: 1,
 };
 
 export function isKnownEvent(type: string, schemaVersion: number): type is PlatformEventType {

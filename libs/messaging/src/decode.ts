@@ -1,4 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { CloudEvent, envelopeProblem } from './cloud-event';
+
+const log = new Logger('dead-letters');
+
 import { BatchHandler, DeadLetter, Delivery, Rejection } from './message-bus.port';
 
 export interface RawMessage {
@@ -76,7 +80,11 @@ export async function consumeBatch(
   const { deliveries, rejections } = decode(raw);
   if (deliveries.length) rejections.push(...((await handler(deliveries)) ?? []));
   const now = new Date();
-  return rejections.map((r) => deadLetterOf(r, groupId, now));
+  const letters = rejections.map((r) => deadLetterOf(r, groupId, now));
+  // An operator must see a dead letter at once, not only when they look for one.
+  for (const l of letters)
+    log.warn(`dead letter from ${l.topic}[${l.partition}]@${l.offset} for ${groupId}: ${l.reason}`);
+  return letters;
 }
 
 export function parseDeadLetters(raw: RawMessage[]): DeadLetter[] {

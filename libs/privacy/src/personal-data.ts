@@ -12,6 +12,7 @@ export const RECORD_KINDS = [
   'life-system',
   'reflections',
   'outcomes',
+  'wellbeing',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { isPartner } from '@app/consortium';
 import { consent, consentStream, personStream } from '@app/domain';
-import { Actor, CurrentActor, notFound, parseInput } from '@app/platform';
+import { Actor, Allow, CurrentActor, notFound, parseInput } from '@app/platform';
 import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
 import { z } from 'zod';
-import { assertOwnWorker, correlationOf, idSchema, personRefSchema } from '../shared/http';
+import { assertOwnPartner, correlationOf, idSchema, personRefSchema } from '../shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
 import { CommandContext, runCommand } from '../shared/run-command';
 
@@ -112,6 +112,7 @@ export class ConsentController {
     @Inject(PARTNER_RUNTIME) private readonly runtime: PartnerRuntime,
   ) {}
 
+  @Allow('consent.record')
   @Post()
   async give(
     @Param('personRef') ref: string,
@@ -119,7 +120,7 @@ export class ConsentController {
     @CurrentActor() actor: Actor,
     @Req() req: Request,
   ) {
-    assertOwnWorker(this.runtime, actor);
+    assertOwnPartner(this.runtime, actor);
     const personRef = parseInput(personRefSchema, ref, 'person reference');
     const input = parseInput(giveConsentInput(this.runtime), body);
     return this.commands.execute(
@@ -127,6 +128,7 @@ export class ConsentController {
     );
   }
 
+  @Allow('consent.record')
   @Post(':consentId/withdrawal')
   async withdraw(
     @Param('personRef') ref: string,
@@ -134,7 +136,7 @@ export class ConsentController {
     @CurrentActor() actor: Actor,
     @Req() req: Request,
   ) {
-    assertOwnWorker(this.runtime, actor);
+    assertOwnPartner(this.runtime, actor);
     const personRef = parseInput(personRefSchema, ref, 'person reference');
     const consentId = parseInput(idSchema, id, 'consent id');
     return this.commands.execute(

@@ -1,37 +1,44 @@
-import { ReferralEvent } from '@app/domain';
+import { ReferralCommand, ReferralEvent } from '@app/domain';
 import { Delivery, MessageBus, parseCloudEventType, Subscription, topicFor } from '@app/messaging';
 import { CommandBus } from '@nestjs/cqrs';
 import { PartnerRuntime } from '../shared/partner-runtime';
-import { ReceiveReferral } from './referrals';
+import { TakeInReferral } from './referrals';
 
-type Requested = Extract<ReferralEvent, { type: 'ReferralRequested' }>['data'];
+type Data<T extends ReferralEvent['type']> = Extract<ReferralEvent, { type: T }>['data'];
 
 /**
- * The receiving end of a closed-loop referral: a partner follows the backbone and takes each referral
- * addressed to it into its own store, where its workers answer it. Redeliveries change nothing.
+ * Both ends of a closed-loop referral follow the backbone: the receiving partner takes each referral
+ * addressed to it into its own store, and each side takes in the changes the other side records, so each
+ * decides on the whole story. Redeliveries change nothing.
  */
 export function followReferrals(
   runtime: PartnerRuntime,
   bus: MessageBus,
   commands: CommandBus,
 ): Promise<Subscription> {
+  const me = runtime.partnerId;
   return bus.subscribe(
     {
-      groupId: `${runtime.partnerId}.referral-intake`,
+      groupId: `${runtime.consortium.id}.${me}.referral-intake`,
       topics: [topicFor(runtime.consortium.id, 'person')],
       fromBeginning: true,
     },
     async (batch: Delivery[]) => {
       for (const d of batch) {
-        if (parseCloudEventType(d.event.type)?.eventType !== 'ReferralRequested') continue;
-        const requested = d.event.data as Requested;
-        if (requested.toOrganisation !== runtime.partnerId) continue;
+        const command = takeIn(
+          me,
+          parseCloudEventType(d.event.type)?.eventType,
+          d.event.data,
+          d.event.partner,
+          d.event.time,
+        );
+        if (!command) continue;
         await commands.execute(
-          new ReceiveReferral(requested, {
+          new TakeInReferral(command.referralId, command, (d.event.data as { personRef: string }).personRef, {
             actor: {
               userId: 'system:referral-intake',
               name: 'Referral intake',
-              organisation: runtime.partnerId,
+              organisation: me,
               role: 'worker',
             },
             correlationId: d.event.correlationid,
@@ -42,4 +49,35 @@ export function followReferrals(
       return undefined;
     },
   );
+}
+
+/** What this partner takes in from an event on the backbone, if anything. */
+function takeIn(
+  me: string,
+  type: string | undefined,
+  data: unknown,
+  by: string,
+  time: string,
+): ReferralCommand | null {
+  const at = new Date().toISOString();
+  if (type === 'ReferralRequested') {
+    const r = data as Data<'ReferralRequested'>;
+    if (r.toOrganisation !== me) return null;
+    const { referralId, personRef, fromPartner, toOrganisation, requestedAt } = r;
+    return { type: 'ReceiveReferral', referralId, personRef, fromPartner, toOrganisation, requestedAt, at };
+  }
+  if (type === 'ReferralStatusChanged') {
+    const c = data as Data<'ReferralStatusChanged'>;
+    const otherSide = c.side === 'recipient' ? c.fromPartner : c.toOrganisation;
+    if (otherSide !== me || by === me) return null;
+    return {
+      type: 'ReceiveReferralUpdate',
+      referralId: c.referralId,
+      status: c.status,
+      changedBy: by,
+      changedAt: time,
+      at,
+    };
+  }
+  return null;
 }

@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { isPartner, isStatutoryBody } from '@app/consortium';
-import { person, personStream, ReferralEvent, referral, referralStream } from '@app/domain';
-import { Actor, CurrentActor, notFound, parseInput } from '@app/platform';
+import {
+  person,
+  personStream,
+  REFERRAL_STATUSES,
+  ReferralCommand,
+  ReferralFacts,
+  ReferralStatus,
+  referral,
+  referralStream,
+} from '@app/domain';
+import { Actor, Allow, CurrentActor, notFound, parseInput } from '@app/platform';
 import { sealFor } from '@app/privacy';
-import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
 import { z } from 'zod';
-import { assertOwnWorker, correlationOf, idSchema, personRefSchema } from '../shared/http';
+import { assertOwnPartner, correlationOf, idSchema, personRefSchema } from '../shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
 import { CommandContext, loadState, runCommand } from '../shared/run-command';
 
-function requestReferralInput(runtime: PartnerRuntime) {
+export function requestReferralInput(runtime: PartnerRuntime) {
   const c = runtime.consortium;
   return z
     .object({
@@ -27,6 +36,15 @@ function requestReferralInput(runtime: PartnerRuntime) {
     .strict();
 }
 
+export const statusChangeInput = z
+  .object({
+    status: z.enum(REFERRAL_STATUSES, {
+      errorMap: () => ({ message: `must be one of ${REFERRAL_STATUSES.join(', ')}` }),
+    }),
+    reason: z.string().trim().min(1, 'must not be empty').max(2000).optional(),
+  })
+  .strict();
+
 export class RequestReferral {
   constructor(
     readonly input: { personRef: string; toOrganisation: string; reason: string },
@@ -34,17 +52,21 @@ export class RequestReferral {
   ) {}
 }
 
-export class AcceptReferral {
+export class ChangeReferralStatus {
   constructor(
     readonly referralId: string,
+    readonly status: ReferralStatus,
+    readonly reason: string | undefined,
     readonly ctx: CommandContext,
   ) {}
 }
 
-/** The receiving side takes in a referral it saw on the backbone (a system actor, caused by that event). */
-export class ReceiveReferral {
+/** Takes in what the backbone brought about a referral this partner holds (a system actor, caused by that event). */
+export class TakeInReferral {
   constructor(
-    readonly requested: Extract<ReferralEvent, { type: 'ReferralRequested' }>['data'],
+    readonly referralId: string,
+    readonly command: ReferralCommand,
+    readonly personRef: string,
     readonly ctx: CommandContext,
   ) {}
 }
@@ -61,61 +83,69 @@ export class RequestReferralHandler implements ICommandHandler<RequestReferral> 
     const referralId = randomUUID();
     const at = this.runtime.clock.now().toISOString();
     const reason = await sealFor(this.runtime.keys, personRef, 'referral-reasons', at, input.reason);
+    const facts: ReferralFacts = {
+      referralId,
+      personRef,
+      fromPartner: this.runtime.partnerId,
+      toOrganisation: input.toOrganisation,
+    };
     await runCommand(
       this.runtime,
       referral,
       referralStream(referralId),
       personRef,
-      {
-        type: 'RequestReferral',
-        referralId,
-        personRef,
-        fromPartner: this.runtime.partnerId,
-        toOrganisation: input.toOrganisation,
-        reason,
-        at,
-      },
+      { type: 'RequestReferral', ...facts, reason, at },
       ctx,
     );
     return { referralId };
   }
 }
 
-@CommandHandler(ReceiveReferral)
-export class ReceiveReferralHandler implements ICommandHandler<ReceiveReferral> {
+@CommandHandler(ChangeReferralStatus)
+export class ChangeReferralStatusHandler implements ICommandHandler<ChangeReferralStatus> {
   constructor(@Inject(PARTNER_RUNTIME) private readonly runtime: PartnerRuntime) {}
 
-  async execute({ requested, ctx }: ReceiveReferral): Promise<void> {
-    const { reason: _, ...facts } = requested;
-    await runCommand(
-      this.runtime,
-      referral,
-      referralStream(requested.referralId),
-      requested.personRef,
-      { type: 'ReceiveReferral', ...facts, at: this.runtime.clock.now().toISOString() },
-      ctx,
-    );
+  async execute({
+    referralId,
+    status,
+    reason,
+    ctx,
+  }: ChangeReferralStatus): Promise<{ referralId: string; status: ReferralStatus }> {
+    const at = this.runtime.clock.now().toISOString();
+    const state = await loadState(this.runtime, referral, referralStream(referralId));
+    if (state.status === 'none')
+      throw notFound(`referral ${referralId} is not among your organisation's referrals`);
+    const sealed = reason
+      ? await sealFor(this.runtime.keys, state.personRef, 'referral-reasons', at, reason)
+      : null;
+    const change: ReferralCommand = {
+      type: 'ChangeReferralStatus',
+      referralId,
+      partner: this.runtime.partnerId,
+      status,
+      reason: sealed,
+      at,
+    };
+    referral.decide(change, state); // refuses (404, 409, 400) here, before anything is written
+    if (status === 'accepted') {
+      // The person becomes known here first (idempotent), so an acceptance is never recorded for a person
+      // this partner's workers then could not record their work with.
+      const via = { kind: 'referral' as const, referralId, fromPartner: state.fromPartner };
+      const welcome = { type: 'WelcomePerson' as const, personRef: state.personRef, via, at };
+      await runCommand(this.runtime, person, personStream(state.personRef), state.personRef, welcome, ctx);
+    }
+    // Keyed by the person, so every change stays in order behind the request on the backbone.
+    await runCommand(this.runtime, referral, referralStream(referralId), state.personRef, change, ctx);
+    return { referralId, status };
   }
 }
 
-@CommandHandler(AcceptReferral)
-export class AcceptReferralHandler implements ICommandHandler<AcceptReferral> {
+@CommandHandler(TakeInReferral)
+export class TakeInReferralHandler implements ICommandHandler<TakeInReferral> {
   constructor(@Inject(PARTNER_RUNTIME) private readonly runtime: PartnerRuntime) {}
 
-  async execute({ referralId, ctx }: AcceptReferral): Promise<{ status: 'accepted' }> {
-    const at = this.runtime.clock.now().toISOString();
-    const accept = { type: 'AcceptReferral' as const, referralId, partner: this.runtime.partnerId, at };
-    const state = await loadState(this.runtime, referral, referralStream(referralId));
-    referral.decide(accept, state); // refuses (404, 409) here, before anything is written
-    if (state.status === 'none') throw new Error('unreachable: decide refuses a referral that is not here');
-    // The person becomes known here first (idempotent), so an acceptance is never recorded for a person
-    // this partner's workers then could not record their work with.
-    const { personRef, fromPartner } = state;
-    const welcome = { type: 'WelcomeReferredPerson' as const, personRef, referralId, fromPartner, at };
-    await runCommand(this.runtime, person, personStream(personRef), personRef, welcome, ctx);
-    // Keyed by the person, so the acceptance stays in order behind the request on the backbone.
-    await runCommand(this.runtime, referral, referralStream(referralId), personRef, accept, ctx);
-    return { status: 'accepted' };
+  async execute({ referralId, command, personRef, ctx }: TakeInReferral): Promise<void> {
+    await runCommand(this.runtime, referral, referralStream(referralId), personRef, command, ctx);
   }
 }
 
@@ -126,19 +156,43 @@ export class ReferralsController {
     @Inject(PARTNER_RUNTIME) private readonly runtime: PartnerRuntime,
   ) {}
 
+  @Allow('referral.request')
   @Post()
   async request(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() req: Request) {
-    assertOwnWorker(this.runtime, actor);
+    assertOwnPartner(this.runtime, actor);
     const input = parseInput(requestReferralInput(this.runtime), body);
     return this.commands.execute(new RequestReferral(input, { actor, correlationId: correlationOf(req) }));
   }
 
+  /** Any move the FHIR referral workflow allows this side: accept, reject, start, hold, complete, cancel, … */
+  @Allow('referral.answer')
+  @Post(':referralId/status')
+  @HttpCode(200)
+  async changeStatus(
+    @Param('referralId') id: string,
+    @Body() body: unknown,
+    @CurrentActor() actor: Actor,
+    @Req() req: Request,
+  ) {
+    assertOwnPartner(this.runtime, actor);
+    const referralId = parseInput(idSchema, id, 'referralId');
+    const { status, reason } = parseInput(statusChangeInput, body);
+    return this.commands.execute(
+      new ChangeReferralStatus(referralId, status, reason, { actor, correlationId: correlationOf(req) }),
+    );
+  }
+
+  /** The most common answer, in one step. */
+  @Allow('referral.answer')
   @Post(':referralId/acceptance')
   async accept(@Param('referralId') id: string, @CurrentActor() actor: Actor, @Req() req: Request) {
-    assertOwnWorker(this.runtime, actor);
-    const referralId = parseInput(idSchema, id, 'referral id');
+    assertOwnPartner(this.runtime, actor);
+    const referralId = parseInput(idSchema, id, 'referralId');
     return this.commands.execute(
-      new AcceptReferral(referralId, { actor, correlationId: correlationOf(req) }),
+      new ChangeReferralStatus(referralId, 'accepted', undefined, {
+        actor,
+        correlationId: correlationOf(req),
+      }),
     );
   }
 }

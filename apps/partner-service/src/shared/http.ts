@@ -40,14 +40,12 @@ export const partnerProblems: ProblemMapper = (e) => {
 };
 
 /** Nobody writes to another partner's records: only this partner's workers may command this service. */
-export function assertOwnWorker(runtime: PartnerRuntime, actor: Actor): void {
+export function assertOwnPartner(runtime: PartnerRuntime, actor: Actor): void {
   if (actor.organisation !== runtime.partnerId) {
     throw forbidden(
       `You are signed in for ${actor.organisation}; only ${runtime.partnerId}'s workers record here`,
     );
   }
-  if (actor.role !== 'worker')
-    throw forbidden(`Recording work needs the worker role; you are signed in as ${actor.role}`);
 }
 
 export function correlationOf(req: Request): string {

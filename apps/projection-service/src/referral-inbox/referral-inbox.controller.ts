@@ -1,67 +1,77 @@
+import { isStatutoryBody } from '@app/consortium';
 import { consentPermits } from '@app/domain';
-import { Actor, CurrentActor, Roles } from '@app/platform';
+import { Actor, Allow, CurrentActor, parseInput } from '@app/platform';
 import { openFor } from '@app/privacy';
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { FindOptionsWhere } from 'typeorm';
+import { z } from 'zod';
 import { consentsOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
 import { PersonRecord, ReferralView } from '../shared/read-models';
 
 const DAY = 24 * 60 * 60 * 1000;
+const mineInput = z.enum(['true', 'false']).optional();
 
-/** Referral inboxes and the referrer's closed loop: what was sent, and what became of it. */
+/** Referral inboxes (per organisation, and per worker) and the referrer's closed loop: what became of each. */
 @Controller('referrals')
 export class ReferralInboxController {
   constructor(@Inject(PROJECTION_RUNTIME) private readonly runtime: ProjectionRuntime) {}
 
-  @Roles('worker', 'steward')
+  /** `?mine=true`: the referrals this worker took on. */
+  @Allow('referral.inbox')
   @Get('inbox')
-  async inbox(@CurrentActor() actor: Actor) {
-    const rows = await this.runtime.dataSource
-      .getRepository(ReferralView)
-      .find({ where: { toOrganisation: actor.organisation }, order: { requestedAt: 'DESC' } });
-    return {
-      organisation: actor.organisation,
-      referrals: await Promise.all(rows.map((r) => this.present(r, actor))),
-    };
+  async inbox(@CurrentActor() actor: Actor, @Query('mine') mine?: string) {
+    const where: FindOptionsWhere<ReferralView> = { toOrganisation: actor.organisation };
+    if (parseInput(mineInput, mine, 'mine') === 'true') where.assignee = actor.userId;
+    return this.list(where, actor);
   }
 
-  @Roles('worker', 'steward')
+  @Allow('referral.sent')
   @Get('sent')
   async sent(@CurrentActor() actor: Actor) {
+    return this.list({ fromPartner: actor.organisation }, actor);
+  }
+
+  private async list(where: FindOptionsWhere<ReferralView>, actor: Actor) {
     const rows = await this.runtime.dataSource
       .getRepository(ReferralView)
-      .find({ where: { fromPartner: actor.organisation }, order: { requestedAt: 'DESC' } });
+      .find({ where, order: { requestedAt: 'DESC' } });
     return {
       organisation: actor.organisation,
       referrals: await Promise.all(rows.map((r) => this.present(r, actor))),
     };
   }
 
-  /** The person's name and the reason travel only with consent to share with the reader's organisation. */
+  /**
+   * The person's name and the reason travel only with consent to share with the reader's organisation, and
+   * never to a statutory body: what is pushed up to them is the referral, not the person.
+   */
   private async present(r: ReferralView, actor: Actor) {
     const { runtime } = this;
     const now = runtime.clock.now();
-    const ownReferral = r.fromPartner === actor.organisation;
     const consents = await consentsOf(runtime, r.personRef);
     const mayRead =
-      ownReferral ||
-      consentPermits(consents, actor.organisation, 'referral', now) ||
-      consentPermits(consents, actor.organisation, 'support', now);
+      !isStatutoryBody(runtime.consortium, actor.organisation) &&
+      (r.fromPartner === actor.organisation ||
+        consentPermits(consents, actor.organisation, 'referral', now) ||
+        consentPermits(consents, actor.organisation, 'support', now));
     const overdueAfter = r.requestedAt.getTime() + runtime.consortium.referralAnswerWithinDays * DAY;
     const base = {
       referralId: r.referralId,
-      personRef: r.personRef,
+      personRef: isStatutoryBody(runtime.consortium, actor.organisation) ? null : r.personRef,
       from: r.fromPartner,
       to: r.toOrganisation,
       status: r.status,
+      assignee: r.assignee,
       requestedAt: r.requestedAt.toISOString(),
       answeredAt: r.answeredAt?.toISOString() ?? null,
+      firstContactAt: r.firstContactAt?.toISOString() ?? null,
       overdue: r.status === 'requested' && now.getTime() > overdueAfter,
     };
     if (!mayRead)
       return {
         ...base,
         personal: null,
-        withheld: 'the person has not consented to share their details with you yet',
+        withheld: 'the person has not consented to share their details with you',
       };
     const record = await runtime.dataSource
       .getRepository(PersonRecord)

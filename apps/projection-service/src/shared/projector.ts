@@ -9,7 +9,14 @@ import {
 import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messaging';
 import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
-import { ConsentView, JourneyEntry, PersonRecord, ReferralView, SourcePosition } from './read-models';
+import {
+  ConsentView,
+  JourneyEntry,
+  PersonRecord,
+  PersonSummary,
+  ReferralView,
+  SourcePosition,
+} from './read-models';
 
 /**
  * Applies a batch of events to the read models in one transaction, with the checkpoint, so a crash leaves
@@ -106,15 +113,23 @@ function schemaOf(em: EntityManager): string {
 async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): Promise<void> {
   switch (event.type) {
     case 'PersonRegistered':
-    case 'ReferredPersonWelcomed':
+    case 'PersonWelcomed':
+    case 'WhatMattersRevised':
     case 'ContactRecorded':
+    case 'SupportGiven':
+    case 'LifeSystemMapped':
+    case 'ReflectionRecorded':
+    case 'OutcomeRecorded':
+    case 'WellbeingMeasured':
+    case 'PersonErased':
       return applyPerson(em, ce, event);
     case 'ConsentGiven':
     case 'ConsentWithdrawn':
       return applyConsent(em, ce, event);
     case 'ReferralRequested':
     case 'ReferralReceived':
-    case 'ReferralAccepted':
+    case 'ReferralStatusChanged':
+    case 'ReferralUpdateReceived':
       return applyReferral(em, ce, event);
     default:
       return unreachable(event);
@@ -133,48 +148,75 @@ function entry(ce: CloudEvent, personRef: string, occurredAt: string, details: o
   };
 }
 
-async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent): Promise<void> {
+/** When a person-scale event happened in the world, whatever its type calls the moment. */
+function occurredAtOf(event: PersonEvent): string {
   switch (event.type) {
-    case 'PersonRegistered': {
-      const { personRef, personal, registeredAt } = event.data;
+    case 'PersonRegistered':
+      return event.data.registeredAt;
+    case 'PersonWelcomed':
+      return event.data.welcomedAt;
+    case 'WhatMattersRevised':
+      return event.data.revisedAt;
+    case 'PersonErased':
+      return event.data.erasedAt;
+    case 'ContactRecorded':
+    case 'SupportGiven':
+    case 'LifeSystemMapped':
+    case 'ReflectionRecorded':
+    case 'OutcomeRecorded':
+    case 'WellbeingMeasured':
+      return event.data.occurredAt;
+    default:
+      return unreachable(event);
+  }
+}
+
+async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent): Promise<void> {
+  const { personRef, ...details } = event.data as { personRef: string } & Record<string, unknown>;
+  const at = occurredAtOf(event);
+  await em.insert(JourneyEntry, entry(ce, personRef, at, details));
+  const summary = (values: Partial<PersonSummary>) =>
+    em.upsert(PersonSummary, { personRef, ...values }, ['personRef']);
+  switch (event.type) {
+    case 'PersonRegistered':
       await em.upsert(
         PersonRecord,
-        {
-          personRef,
-          partner: ce.partner,
-          knownSince: new Date(registeredAt),
-          personal: { ...personal },
-        },
+        { personRef, partner: ce.partner, knownSince: new Date(at), personal: { ...event.data.personal } },
         ['personRef', 'partner'],
       );
-      await em.insert(
-        JourneyEntry,
-        entry(ce, personRef, registeredAt, { whatMatters: personal.whatMatters }),
-      );
+      await summary({ whatMatters: event.data.personal.whatMatters, whatMattersAt: new Date(at) });
       return;
-    }
-    case 'ReferredPersonWelcomed': {
-      const { personRef, referralId, fromPartner, welcomedAt } = event.data;
+    case 'PersonWelcomed':
       await em
         .createQueryBuilder()
         .insert()
         .into(PersonRecord)
-        .values({
-          personRef,
-          partner: ce.partner,
-          knownSince: new Date(welcomedAt),
-          personal: null,
-        })
+        .values({ personRef, partner: ce.partner, knownSince: new Date(at), personal: null })
         .orIgnore()
         .execute();
-      await em.insert(JourneyEntry, entry(ce, personRef, welcomedAt, { referralId, fromPartner }));
       return;
-    }
-    case 'ContactRecorded': {
-      const { personRef, occurredAt, ...details } = event.data;
-      await em.insert(JourneyEntry, entry(ce, personRef, occurredAt, { ...details }));
+    case 'WhatMattersRevised':
+      await summary({ whatMatters: event.data.whatMatters, whatMattersAt: new Date(at) });
       return;
-    }
+    case 'LifeSystemMapped':
+      await summary({ lifeSystem: event.data.map, themes: event.data.themes, lifeSystemAt: new Date(at) });
+      return;
+    case 'ContactRecorded':
+      // Time to first contact: the receiving partner's first contact after a referral to it.
+      await em.query(
+        `UPDATE ${schemaOf(em)}.referrals SET first_contact_at = $3
+          WHERE person_ref = $1 AND to_organisation = $2 AND first_contact_at IS NULL AND requested_at <= $3`,
+        [personRef, ce.partner, at],
+      );
+      return;
+    case 'PersonErased':
+      await summary({ erasedAt: new Date(at) });
+      return;
+    case 'SupportGiven':
+    case 'ReflectionRecorded':
+    case 'OutcomeRecorded':
+    case 'WellbeingMeasured':
+      return;
     default:
       return unreachable(event);
   }
@@ -230,6 +272,9 @@ async function applyReferral(em: EntityManager, ce: CloudEvent, event: ReferralE
         requestedBy: ce.actor,
         answeredAt: null,
         answeredBy: null,
+        assignee: null,
+        firstContactAt: null,
+        updatedAt: new Date(d.requestedAt),
       });
       await em.insert(
         JourneyEntry,
@@ -241,18 +286,43 @@ async function applyReferral(em: EntityManager, ce: CloudEvent, event: ReferralE
       );
       return;
     }
-    case 'ReferralReceived':
-      return; // the receiving partner's own bookkeeping: the inbox is built from the request
-    case 'ReferralAccepted': {
+    case 'ReferralStatusChanged': {
       const d = event.data;
-      await em.update(
-        ReferralView,
-        { referralId: d.referralId },
-        { status: 'accepted', answeredAt: new Date(d.acceptedAt), answeredBy: `${ce.partner}:${ce.actor}` },
+      const changedAt = new Date(d.changedAt);
+      const answer =
+        d.side === 'recipient' ? { answeredAt: changedAt, answeredBy: `${ce.partner}:${ce.actor}` } : {};
+      await em
+        .createQueryBuilder()
+        .update(ReferralView)
+        .set({
+          status: d.status,
+          updatedAt: changedAt,
+          ...(d.status === 'accepted' ? { assignee: ce.actor } : {}),
+          // The first answer of the receiving side is what "answered within the agreed time" measures.
+          ...(d.side === 'recipient'
+            ? {
+                answeredAt: () => 'coalesce(answered_at, :changedAt)',
+                answeredBy: () => 'coalesce(answered_by, :by)',
+              }
+            : {}),
+        })
+        .setParameters({ changedAt, by: answer.answeredBy ?? null })
+        .where('referral_id = :id', { id: d.referralId })
+        .execute();
+      await em.insert(
+        JourneyEntry,
+        entry(ce, d.personRef, d.changedAt, {
+          referralId: d.referralId,
+          status: d.status,
+          side: d.side,
+          reason: d.reason,
+        }),
       );
-      await em.insert(JourneyEntry, entry(ce, d.personRef, d.acceptedAt, { referralId: d.referralId }));
       return;
     }
+    case 'ReferralReceived':
+    case 'ReferralUpdateReceived':
+      return; // each side's own bookkeeping of the other's records: the views are built from the originals
     default:
       return unreachable(event);
   }

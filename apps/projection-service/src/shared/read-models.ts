@@ -67,6 +67,23 @@ export class ReferralView {
   @Column('text', { name: 'requested_by' }) requestedBy!: string;
   @Column('timestamptz', { name: 'answered_at', nullable: true }) answeredAt!: Date | null;
   @Column('text', { name: 'answered_by', nullable: true }) answeredBy!: string | null;
+  /** The worker who took the referral on (accepted it): their own inbox. */
+  @Column('text', { nullable: true }) assignee!: string | null;
+  @Column('timestamptz', { name: 'first_contact_at', nullable: true }) firstContactAt!: Date | null;
+  @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
+}
+
+/** What is true of a person now, across partners: what matters to them, their life as a system. Sealed. */
+@Entity('person_summaries')
+export class PersonSummary {
+  @PrimaryColumn('text', { name: 'person_ref' }) personRef!: string;
+  @Column('jsonb', { name: 'what_matters', nullable: true }) whatMatters!: object | null;
+  @Column('timestamptz', { name: 'what_matters_at', nullable: true }) whatMattersAt!: Date | null;
+  @Column('jsonb', { name: 'life_system', nullable: true }) lifeSystem!: object | null;
+  @Column('timestamptz', { name: 'life_system_at', nullable: true }) lifeSystemAt!: Date | null;
+  /** The consortium's themes the person brings (debt, housing, …): not personal on their own, kept plain. */
+  @Column('text', { array: true, default: () => "'{}'" }) themes!: string[];
+  @Column('timestamptz', { name: 'erased_at', nullable: true }) erasedAt!: Date | null;
 }
 
 /** Every read of a person's journey by someone outside the partner that holds the record: who, when, why. */
@@ -81,6 +98,7 @@ export class JourneyRead {
 }
 
 export const READ_MODELS = [
+  PersonSummary,
   ProcessedEvent,
   SourcePosition,
   PersonRecord,
@@ -117,6 +135,14 @@ export const PROJECTION_MIGRATIONS = [
    CREATE INDEX journey_reads_person ON {schema}.journey_reads (person_ref, read_at DESC);`,
   `CREATE TABLE {schema}.projection_state (id int PRIMARY KEY CHECK (id = 1), generation int NOT NULL);
    INSERT INTO {schema}.projection_state VALUES (1, 1);`,
+  `ALTER TABLE {schema}.referrals ADD COLUMN assignee text, ADD COLUMN first_contact_at timestamptz,
+     ADD COLUMN updated_at timestamptz;
+   UPDATE {schema}.referrals SET updated_at = coalesce(answered_at, requested_at);
+   ALTER TABLE {schema}.referrals ALTER COLUMN updated_at SET NOT NULL;
+   CREATE INDEX referrals_assignee ON {schema}.referrals (assignee);
+   CREATE TABLE {schema}.person_summaries (
+     person_ref text PRIMARY KEY, what_matters jsonb, what_matters_at timestamptz, life_system jsonb,
+     life_system_at timestamptz, themes text[] NOT NULL DEFAULT '{}', erased_at timestamptz);`,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
@@ -127,4 +153,5 @@ export const DERIVED_TABLES = [
   'journey_entries',
   'consents',
   'referrals',
+  'person_summaries',
 ];

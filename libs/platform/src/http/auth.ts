@@ -8,17 +8,18 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
-import { Actor, InvalidTokenError, Role, TokenKeys } from './identity';
+import { ACCESS_RULES, Action, allows } from './access';
+import { Actor, InvalidTokenError, TokenKeys } from './identity';
 import { Problem } from './problem';
 
 export const TOKEN_KEYS = Symbol('TOKEN_KEYS');
 const PUBLIC = 'hls:public';
-const ROLES_KEY = 'hls:roles';
+const ACTION_KEY = 'hls:action';
 
 /** Marks a route that needs no token (health checks, the API description). */
 export const Public = () => SetMetadata(PUBLIC, true);
-/** Limits a route to some roles; a token with another role gets 403. */
-export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
+/** Names the action a route performs: the access table says which roles may (others get 403). */
+export const Allow = (action: Action) => SetMetadata(ACTION_KEY, action);
 
 type WithActor = Request & { actor?: Actor };
 
@@ -49,12 +50,15 @@ export class AuthGuard implements CanActivate {
         throw new Problem(401, 'Unauthorized', `${e.message}; sign in again`);
       throw e;
     }
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
-    if (roles && !roles.includes(req.actor.role)) {
+    const action = this.reflector.getAllAndOverride<Action | undefined>(ACTION_KEY, targets);
+    // A route that forgot to name its action is closed, not open.
+    if (!action) throw new Problem(403, 'Forbidden', 'This route has no access rule');
+    if (!allows(action, req.actor.role)) {
+      const roles = ACCESS_RULES[action].roles.join(' or ');
       throw new Problem(
         403,
         'Forbidden',
-        `This needs the role ${roles.join(' or ')}; you are signed in as ${req.actor.role}`,
+        `This needs the role ${roles}; you are signed in as ${req.actor.role}`,
       );
     }
     return true;
