@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { loadConsortium } from '@app/consortium';
+import { Consortium, loadConsortium } from '@app/consortium';
 import { InProcessBus } from '@app/messaging';
 import { Actor, Role, TokenKeys } from '@app/platform';
 import { RunningConsortium, startConsortium } from '../../apps/consortium/src/consortium-runner';
@@ -13,10 +13,13 @@ export type TestSetting = 'real' | 'embedded';
  * The North Edinburgh consortium in schemas of its own: 'real' on the test database and bus (PostgreSQL and
  * Kafka where they are here), 'embedded' as `npm start` runs it (PGlite and the in-process bus).
  */
-export async function startTestConsortium(setting: TestSetting = 'real'): Promise<RunningConsortium> {
+export async function startTestConsortium(
+  setting: TestSetting = 'real',
+  overrides: Partial<Consortium> = {},
+): Promise<RunningConsortium> {
   const consortium = loadConsortium();
   // A consortium id of its own keeps this run's topics apart from any other on the shared mock cluster.
-  const isolated = { ...consortium, id: `${consortium.id}-${randomBytes(3).toString('hex')}` };
+  const isolated = { ...consortium, ...overrides, id: `${consortium.id}-${randomBytes(3).toString('hex')}` };
   return startConsortium({
     consortium: isolated,
     secrets: {

@@ -16,6 +16,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { JourneysController } from './journeys/journeys.controller';
 import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
+import { SweepResult, scheduleRetention, sweepRetention } from './retention/retention';
 import { ProjectionConsumer } from './shared/projection-consumer';
 import { PROJECTION_RUNTIME, ProjectionRuntime } from './shared/projection-runtime';
 import { PROJECTION_MIGRATIONS, READ_MODELS } from './shared/read-models';
@@ -39,6 +40,8 @@ export interface RunningProjectionService {
   dataSource: DataSource;
   /** Empties the read models and builds them again from the first event on every topic. */
   rebuild(): Promise<void>;
+  /** Ends retention now, as the daily sweep does. */
+  sweepRetention(): Promise<SweepResult>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,9 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
     allTopics(o.consortium.id),
   );
   await consumer.start();
+  const stopRetention = scheduleRetention(() =>
+    sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now()),
+  );
   const { app, url } = await listen(ProjectionModule, {
     port: o.port ?? 0,
     host: o.host,
@@ -94,7 +100,9 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
     url,
     dataSource,
     rebuild: () => consumer.rebuild(),
+    sweepRetention: () => sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now()),
     async stop() {
+      stopRetention();
       await consumer.stop();
       await app.close();
       await dataSource.destroy();

@@ -28,7 +28,8 @@ export async function runCommand<C, E extends PlatformEvent, S>(
   const { state, version: current } = await load(runtime, decider, streamId);
   const events = decider.decide(command, state);
   // Nothing more is recorded about a person who was erased at their request.
-  if (decider.scale === 'person' && events.length && (await runtime.keys.isErased(subject))) {
+  const recordsMore = events.some((e) => e.type !== 'PersonErased'); // recording the erasure itself is allowed
+  if (decider.scale === 'person' && recordsMore && (await runtime.keys.isErased(subject))) {
     throw new PersonErasedError(subject);
   }
   if (events.length === 0) return { events, version: current };
