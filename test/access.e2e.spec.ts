@@ -113,7 +113,9 @@ describe('the access table', () => {
   it('finds the routes of both services in their source', () => {
     expect(ROUTES.filter((r) => r.service === 'partner').length).toBeGreaterThanOrEqual(10);
     expect(ROUTES.filter((r) => r.service === 'projection').length).toBeGreaterThanOrEqual(5);
-    expect(ROUTES).toContainEqual(expect.objectContaining({ method: 'GET', path: '/health', isPublic: true }));
+    expect(ROUTES).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/health', isPublic: true }),
+    );
   });
 
   it('has every route name an action (@Allow) or say it is public (@Public)', () => {
@@ -126,33 +128,39 @@ describe('the access table', () => {
     expect(ACTIONS.filter((a) => !named.has(a))).toEqual([]);
   });
 
-  it.each(ACTIONS)('is shown in docs/access.md for %s: exactly its roles, its scope and its routes', (action) => {
-    const rows = rowsFor(action);
-    expect(rows).toHaveLength(1);
-    const [, routeCell, roleCell, scopeCell] = cellsOf(rows[0]);
-    // Exactly the table's roles appear in the row, and the roles cell holds nothing else.
-    expect(sorted(ticked(rows[0]).filter((t) => (ROLES as readonly string[]).includes(t)))).toEqual(
-      sorted(rolesOf(action)),
-    );
-    expect(sorted(ticked(roleCell))).toEqual(sorted(rolesOf(action)));
-    expect(scopeCell).toBe(ACCESS_RULES[action].scope);
-    const routes = ROUTES.filter((r) => r.action === action);
-    expect(sorted(ticked(routeCell))).toEqual(sorted(routes.map((r) => `${r.method} ${r.path}`)));
-    for (const service of new Set(routes.map((r) => r.service))) expect(routeCell).toContain(service);
-  });
+  it.each(ACTIONS)(
+    'is shown in docs/access.md for %s: exactly its roles, its scope and its routes',
+    (action) => {
+      const rows = rowsFor(action);
+      expect(rows).toHaveLength(1);
+      const [, routeCell, roleCell, scopeCell] = cellsOf(rows[0]);
+      // Exactly the table's roles appear in the row, and the roles cell holds nothing else.
+      expect(sorted(ticked(rows[0]).filter((t) => (ROLES as readonly string[]).includes(t)))).toEqual(
+        sorted(rolesOf(action)),
+      );
+      expect(sorted(ticked(roleCell))).toEqual(sorted(rolesOf(action)));
+      expect(scopeCell).toBe(ACCESS_RULES[action].scope);
+      const routes = ROUTES.filter((r) => r.action === action);
+      expect(sorted(ticked(routeCell))).toEqual(sorted(routes.map((r) => `${r.method} ${r.path}`)));
+      for (const service of new Set(routes.map((r) => r.service))) expect(routeCell).toContain(service);
+    },
+  );
 
   it('has no row in docs/access.md for an action the code does not have', () => {
     const documented = DOC_LINES.map((l) => /^\| `([a-z-]+\.[a-z-]+)` \|/.exec(l)?.[1]).filter(Boolean);
     expect(documented.filter((a) => !(a! in ACCESS_RULES))).toEqual([]);
   });
 
-  it.each([...REFERRAL_STATUSES])('shows in docs/access.md the referral moves from %s as the code has them', (status) => {
-    const rows = rowsFor(status);
-    expect(rows).toHaveLength(1);
-    const [, recipient, referrer] = cellsOf(rows[0]);
-    expect(ticked(recipient)).toEqual([...REFERRAL_MOVES.recipient[status]]);
-    expect(ticked(referrer)).toEqual([...REFERRAL_MOVES.referrer[status]]);
-  });
+  it.each([...REFERRAL_STATUSES])(
+    'shows in docs/access.md the referral moves from %s as the code has them',
+    (status) => {
+      const rows = rowsFor(status);
+      expect(rows).toHaveLength(1);
+      const [, recipient, referrer] = cellsOf(rows[0]);
+      expect(ticked(recipient)).toEqual([...REFERRAL_MOVES.recipient[status]]);
+      expect(ticked(referrer)).toEqual([...REFERRAL_MOVES.referrer[status]]);
+    },
+  );
 
   it('says in docs/access.md which referral moves must give a reason', () => {
     const paragraph = DOC.split(/\n\s*\n/).find((p) => p.includes('`REASON_REQUIRED`'));
@@ -501,7 +509,13 @@ describe('every action as every role, over HTTP', () => {
   it.each(CELLS)('%s', async (_, { endpoint, role, allowed, expected }) => {
     const base = endpoint.service === 'partner' ? partner(endpoint.home) : c.projection.url;
     const { path, body } = endpoint.request(f);
-    const r = await api(base, endpoint.method, path, await token(organisationOf(role, endpoint.home), role), body);
+    const r = await api(
+      base,
+      endpoint.method,
+      path,
+      await token(organisationOf(role, endpoint.home), role),
+      body,
+    );
     if (!allowed) {
       expectRefused(r);
       return;
@@ -526,7 +540,8 @@ describe('every action as every role, over HTTP', () => {
         ['POST', `/people/${f.personRef}/consents`, { partners: ['spartans'], purposes: ['case-study'] }],
         ['POST', '/referrals', { personRef: f.personRef, toOrganisation: 'spartans', reason: 'x' }],
       ];
-      for (const [method, path, body] of writes) expectRefused(await api(fresh, method, path, spWorker, body));
+      for (const [method, path, body] of writes)
+        expectRefused(await api(fresh, method, path, spWorker, body));
       const after = await c.partners.get('fresh-start')!.store.readStream(personStream(f.personRef));
       expect(after.length).toBe(before.length);
     });
@@ -562,7 +577,9 @@ describe('every action as every role, over HTTP', () => {
         return found ? r : undefined;
       }, 'the referral in the NHS Lothian inbox');
       expect(inbox.status).toBe(200);
-      const item = (inbox.body.referrals as { referralId: string }[]).find((x) => x.referralId === referralId);
+      const item = (inbox.body.referrals as { referralId: string }[]).find(
+        (x) => x.referralId === referralId,
+      );
       expect(item).toMatchObject({ from: 'fresh-start', to: 'nhs-lothian', personRef: null, personal: null });
       for (const r of inbox.body.referrals as Record<string, unknown>[]) {
         expect(r).toMatchObject({ personRef: null, personal: null });

@@ -310,6 +310,7 @@ describe('journeys, referrals and consent in full', () => {
         .body.found,
     ).toBe(false);
     // Without consent: refused, nothing of the content.
+    await settled(c);
     expect((await journeyOf(ref, token.nea)).status).toBe(403);
     // The identifiers must match the reference to welcome them here.
     expect(
