@@ -6,6 +6,7 @@ import { KeyStore } from '@app/privacy';
 import { Logger, Module } from '@nestjs/common';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Pool } from 'pg';
+import { PartnerApiDescriptionController } from './api-description';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
 import { ActOnJourneyHandler, PeopleController, RegisterPersonHandler } from './people/people';
 import { followReferrals } from './referrals/referral-intake';
@@ -63,7 +64,13 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
 
   @Module({
     imports: [CqrsModule.forRoot()],
-    controllers: [HealthController, PeopleController, ConsentController, ReferralsController],
+    controllers: [
+      HealthController,
+      PartnerApiDescriptionController,
+      PeopleController,
+      ConsentController,
+      ReferralsController,
+    ],
     providers: [
       { provide: PARTNER_RUNTIME, useValue: runtime },
       ...authProviders(o.tokenKeys),

@@ -14,6 +14,7 @@ import { KeyStore } from '@app/privacy';
 import { Module } from '@nestjs/common';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { ProjectionApiDescriptionController } from './api-description';
 import { JourneysController } from './journeys/journeys.controller';
 import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
 import { SweepResult, scheduleRetention, sweepRetention } from './retention/retention';
@@ -76,7 +77,12 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   };
 
   @Module({
-    controllers: [HealthController, JourneysController, ReferralInboxController],
+    controllers: [
+      HealthController,
+      ProjectionApiDescriptionController,
+      JourneysController,
+      ReferralInboxController,
+    ],
     providers: [{ provide: PROJECTION_RUNTIME, useValue: runtime }, ...authProviders(o.tokenKeys)],
   })
   class ProjectionModule {}

@@ -10,7 +10,7 @@ import { assertOwnPartner, correlationOf, idSchema, personRefSchema } from '../s
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
 import { CommandContext, runCommand } from '../shared/run-command';
 
-function giveConsentInput(runtime: PartnerRuntime) {
+export function giveConsentInput(runtime: PartnerRuntime) {
   const { consortium } = runtime;
   return z
     .object({

@@ -1,0 +1,131 @@
+import { openApiDocument, Public, RouteDoc } from '@app/platform';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { giveConsentInput } from './consent/consent';
+import { JOURNEY_RECORD_PATHS, JOURNEY_RECORDS } from './people/journey-records';
+import { erasureInput, identifiersInput, registerPersonInput, whatMattersInput } from './people/people';
+import { requestReferralInput, statusChangeInput } from './referrals/referrals';
+import { PARTNER_RUNTIME, PartnerRuntime } from './shared/partner-runtime';
+
+/** Every route of a partner service, with the schema that validates it: the source of /openapi.json. */
+export function partnerRoutes(runtime: PartnerRuntime): RouteDoc[] {
+  return [
+    {
+      method: 'post',
+      path: '/people',
+      action: 'person.register',
+      summary: 'Register a person',
+      body: registerPersonInput,
+      success: [201, 'The person’s consortium reference'],
+    },
+    {
+      method: 'post',
+      path: '/people/lookup',
+      action: 'person.lookup',
+      summary: 'Does a person who walks in here already have a journey?',
+      body: identifiersInput,
+      success: [200, 'Whether a journey exists, and what to do next'],
+    },
+    {
+      method: 'post',
+      path: '/people/{personRef}/arrival',
+      action: 'person.arrive',
+      summary: 'Welcome here a person with a journey elsewhere',
+      body: identifiersInput,
+      success: [201, 'Welcomed'],
+    },
+    {
+      method: 'put',
+      path: '/people/{personRef}/what-matters',
+      action: 'journey.record',
+      summary: 'Revise what matters to the person, in their words',
+      body: whatMattersInput,
+      success: [200, 'Revised'],
+    },
+    ...JOURNEY_RECORD_PATHS.map(
+      (record): RouteDoc => ({
+        method: 'post',
+        path: `/people/{personRef}/journey/${record}`,
+        action: 'journey.record',
+        summary: `Record ${record} on the person’s journey`,
+        body: JOURNEY_RECORDS[record].input(runtime),
+        success: [201, 'The record’s id'],
+      }),
+    ),
+    {
+      method: 'post',
+      path: '/people/{personRef}/erasure',
+      action: 'person.erase',
+      summary: 'Erase a person at their request',
+      body: erasureInput,
+      success: [201, 'Erased'],
+    },
+    {
+      method: 'get',
+      path: '/people/{personRef}',
+      action: 'person.read-record',
+      summary: 'This partner’s own record of the person',
+      success: [200, 'The events, opened'],
+    },
+    {
+      method: 'post',
+      path: '/people/{personRef}/consents',
+      action: 'consent.record',
+      summary: 'Record the person’s consent',
+      body: giveConsentInput(runtime),
+      success: [201, 'The consent’s id'],
+    },
+    {
+      method: 'post',
+      path: '/people/{personRef}/consents/{consentId}/withdrawal',
+      action: 'consent.record',
+      summary: 'Withdraw a consent',
+      success: [201, 'Withdrawn'],
+    },
+    {
+      method: 'post',
+      path: '/referrals',
+      action: 'referral.request',
+      summary: 'Refer a person to a partner or statutory service',
+      body: requestReferralInput(runtime),
+      success: [201, 'The referral’s id'],
+    },
+    {
+      method: 'post',
+      path: '/referrals/{referralId}/status',
+      action: 'referral.answer',
+      summary: 'Move a referral through the FHIR workflow',
+      body: statusChangeInput,
+      success: [200, 'The new status'],
+    },
+    {
+      method: 'post',
+      path: '/referrals/{referralId}/acceptance',
+      action: 'referral.answer',
+      summary: 'Accept a referral',
+      success: [201, 'Accepted'],
+    },
+    { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      action: 'public',
+      summary: 'This description',
+      success: [200, 'OpenAPI 3.1'],
+    },
+  ];
+}
+
+@Controller('openapi.json')
+export class PartnerApiDescriptionController {
+  constructor(@Inject(PARTNER_RUNTIME) private readonly runtime: PartnerRuntime) {}
+
+  @Public()
+  @Get()
+  describe() {
+    return openApiDocument(
+      `${this.runtime.consortium.name}: ${this.runtime.partnerId} partner service`,
+      '1',
+      partnerRoutes(this.runtime),
+    );
+  }
+}
