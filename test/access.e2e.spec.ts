@@ -102,12 +102,16 @@ const describeRoute = (r: Route) => `${r.service} ${r.method} ${r.path} (${r.whe
 const DOC = readFileSync(join(ROOT, 'docs/access.md'), 'utf8');
 const DOC_LINES = DOC.split('\n');
 const ticked = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+/** The access table's rows start exactly "| `<action>` |" (the table is kept out of the formatter for that). */
 const rowsFor = (first: string) => DOC_LINES.filter((l) => l.startsWith(`| \`${first}\` |`));
 const cellsOf = (row: string) =>
   row
     .split('|')
     .slice(1, -1)
     .map((c) => c.trim());
+/** Other tables' rows may be padded by the formatter: the rows whose first cell is `first`. */
+const paddedRowsFor = (first: string) =>
+  DOC_LINES.filter((l) => l.startsWith('|') && cellsOf(l)[0] === `\`${first}\``);
 
 describe('the access table', () => {
   it('finds the routes of both services in their source', () => {
@@ -147,14 +151,14 @@ describe('the access table', () => {
   );
 
   it('has no row in docs/access.md for an action the code does not have', () => {
-    const documented = DOC_LINES.map((l) => /^\| `([a-z-]+\.[a-z-]+)` \|/.exec(l)?.[1]).filter(Boolean);
+    const documented = DOC_LINES.map((l) => /^\| `([a-z-]+\.[a-z-]+)` *\|/.exec(l)?.[1]).filter(Boolean);
     expect(documented.filter((a) => !(a! in ACCESS_RULES))).toEqual([]);
   });
 
   it.each([...REFERRAL_STATUSES])(
     'shows in docs/access.md the referral moves from %s as the code has them',
     (status) => {
-      const rows = rowsFor(status);
+      const rows = paddedRowsFor(status);
       expect(rows).toHaveLength(1);
       const [, recipient, referrer] = cellsOf(rows[0]);
       expect(ticked(recipient)).toEqual([...REFERRAL_MOVES.recipient[status]]);
@@ -187,6 +191,9 @@ interface Fixtures {
   /** Referrals of the person from Fresh Start to Spartans, both in Spartans' store: one to accept, one to move. */
   toAccept: string;
   toMove: string;
+  /** A learning cycle (its purpose set) and an issue in Fresh Start's issue log. */
+  cycleId: string;
+  issueId: string;
 }
 
 interface Endpoint {
@@ -198,12 +205,18 @@ interface Endpoint {
   /** Whose service (for a partner route) and whose worker and steward call it. */
   home: Home;
   /** A valid request for the allowed case. */
-  request: (f: Fixtures) => { path: string; body?: unknown };
+  request: (f: Fixtures, role: Role) => { path: string; body?: unknown };
   /** What each role the table allows gets. */
   allowed: Partial<Record<Role, number>>;
 }
 
 const anHourAgo = () => new Date(Date.now() - 3600_000).toISOString();
+const anIssue = (description: string) => ({
+  description,
+  level: 1,
+  owner: 'team',
+  raisedFrom: { kind: 'other', ref: 'the access test' },
+});
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -380,6 +393,89 @@ const ENDPOINTS: Endpoint[] = [
     request: () => ({ path: '/referrals/sent' }),
     allowed: { worker: 200, steward: 200 },
   },
+  {
+    action: 'learning.record',
+    service: 'partner',
+    method: 'POST',
+    path: '/learning-cycles',
+    home: 'fresh-start',
+    request: (_, role) => ({
+      path: '/learning-cycles',
+      body: { title: `Keeping young people engaged (${role})`, scale: 'organisation' },
+    }),
+    allowed: { worker: 201, steward: 201 },
+  },
+  {
+    action: 'learning.record',
+    service: 'partner',
+    method: 'POST',
+    path: '/learning-cycles/{cycleId}/{stage}',
+    home: 'fresh-start',
+    request: (f, role) => ({
+      path: `/learning-cycles/${f.cycleId}/purpose`,
+      body: { purpose: `Fewer people dropping out after the first month (as the ${role} put it)` },
+    }),
+    allowed: { worker: 201, steward: 201 },
+  },
+  {
+    action: 'learning.record',
+    service: 'partner',
+    method: 'POST',
+    path: '/teams/{team}/reflective-sessions',
+    home: 'fresh-start',
+    request: () => ({
+      path: '/teams/youth-work/reflective-sessions',
+      body: {
+        heldAt: anHourAgo(),
+        whatHappened: 'Talked through the month',
+        whatIsWorking: 'Drop-ins',
+        whatIsWorkingLessWell: 'Evening cover',
+        whatShouldChange: 'A second worker on Thursdays',
+        attendeeCount: 4,
+      },
+    }),
+    allowed: { worker: 201, steward: 201 },
+  },
+  {
+    action: 'learning.record',
+    service: 'partner',
+    method: 'POST',
+    path: '/issues',
+    home: 'fresh-start',
+    request: () => ({ path: '/issues', body: anIssue('Evening cover is thin') }),
+    allowed: { worker: 201, steward: 201 },
+  },
+  {
+    action: 'learning.record',
+    service: 'partner',
+    method: 'POST',
+    path: '/issues/{issueId}/{change}',
+    home: 'fresh-start',
+    request: (f, role) => ({
+      path: `/issues/${f.issueId}/countermeasure`,
+      body: { countermeasure: `A rota for Thursday evenings (${role})` },
+    }),
+    allowed: { worker: 201, steward: 201 },
+  },
+  ...(
+    [
+      ['/learning-cycles', () => '/learning-cycles'],
+      ['/learning-cycles/{cycleId}', (f) => `/learning-cycles/${f.cycleId}`],
+      ['/issues', () => '/issues'],
+      ['/issues/{issueId}', (f) => `/issues/${f.issueId}`],
+    ] as [string, (f: Fixtures) => string][]
+  ).map(
+    ([path, to]): Endpoint => ({
+      action: 'learning.read',
+      service: 'projection',
+      method: 'GET',
+      path,
+      // Spartans reads Fresh Start's learning: it is shared across the place.
+      home: 'spartans',
+      request: (f) => ({ path: to(f) }),
+      allowed: { worker: 200, steward: 200, 'statutory-reader': 200 },
+    }),
+  ),
 ];
 
 interface Cell {
@@ -490,11 +586,32 @@ describe('every action as every role, over HTTP', () => {
         }, `referral ${id} to reach Spartans`).then((r) => expect(r.status).toBe(409)),
       ),
     );
+    const cycleId = created(
+      await api(fresh, 'POST', '/learning-cycles', fsWorker, {
+        title: 'Staying with it',
+        scale: 'organisation',
+        purpose: 'Fewer people dropping out after the first month',
+      }),
+      'a learning cycle',
+    ).cycleId as string;
+    const issueId = created(
+      await api(fresh, 'POST', '/issues', fsWorker, anIssue('Thursday evenings are short-staffed')),
+      'an issue',
+    ).issueId as string;
     // The projection has the person and the consent to share with Spartans.
     await eventually(async () => {
       const r = await api(c.projection.url, 'GET', `/people/${personRef}/journey`, spWorker);
       return r.status === 200 ? r : undefined;
     }, 'the journey to be shared with Spartans');
+    // And the learning; if it never arrives, the cells that read it say so.
+    await Promise.all(
+      [`/learning-cycles/${cycleId}`, `/issues/${issueId}`].map((path) =>
+        eventually(async () => {
+          const r = await api(c.projection.url, 'GET', path, spWorker);
+          return r.status === 200 ? r : undefined;
+        }, `${path} in the projection`).catch(() => undefined),
+      ),
+    );
     f = {
       personRef,
       withdrawableConsentId: withdrawable.consentId as string,
@@ -502,13 +619,15 @@ describe('every action as every role, over HTTP', () => {
       erasableRef,
       toAccept,
       toMove,
+      cycleId,
+      issueId,
     };
   }, 60000);
   afterAll(() => c?.stop());
 
   it.each(CELLS)('%s', async (_, { endpoint, role, allowed, expected }) => {
     const base = endpoint.service === 'partner' ? partner(endpoint.home) : c.projection.url;
-    const { path, body } = endpoint.request(f);
+    const { path, body } = endpoint.request(f, role);
     const r = await api(
       base,
       endpoint.method,
@@ -586,6 +705,32 @@ describe('every action as every role, over HTTP', () => {
       }
       expect(JSON.stringify(inbox.body)).not.toMatch(
         new RegExp(`${f.personRef}|Morag|1993-06-30|Low mood|football`),
+      );
+    });
+
+    it('leaves a place-scale cycle and escalation to government to stewards', async () => {
+      const fresh = partner('fresh-start');
+      const place = { title: 'North Edinburgh together', scale: 'place' };
+      expectRefused(
+        await api(fresh, 'POST', '/learning-cycles', await token('fresh-start', 'worker'), place),
+      );
+      const convened = await api(
+        fresh,
+        'POST',
+        '/learning-cycles',
+        await token('fresh-start', 'steward'),
+        place,
+      );
+      expect(convened.status).toBe(201);
+      const escalation = { owner: 'government', reason: 'Only funding rules can change this' };
+      expectRefused(
+        await api(
+          fresh,
+          'POST',
+          `/issues/${f.issueId}/escalation`,
+          await token('fresh-start', 'worker'),
+          escalation,
+        ),
       );
     });
 

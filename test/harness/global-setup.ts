@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Client } from 'pg';
-import { HARNESS_STATE_FILE, HarnessState } from './harness-state';
+import { HarnessState, harnessStateFile } from './harness-state';
 
 /**
  * Starts what the tests need. Real PostgreSQL (127.0.0.1:5432, database test) and the kcat mock Kafka
@@ -51,7 +52,8 @@ export default async function globalSetup(): Promise<void> {
   }
 
   mkdirSync('test-artifacts', { recursive: true });
-  writeFileSync(HARNESS_STATE_FILE, JSON.stringify(state));
+  process.env.HLS_HARNESS_FILE = resolve(`test-artifacts/harness-${process.pid}.json`);
+  writeFileSync(harnessStateFile(), JSON.stringify(state));
   process.stdout.write(`\nTest harness\n  ${lines.join('\n  ')}\n`);
 }
 

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-export const HARNESS_STATE_FILE = resolve(__dirname, '../../test-artifacts/harness.json');
+/**
+ * Each jest run has a state file of its own (named in the environment its workers inherit), so two runs on
+ * one machine do not stop each other's Kafka cluster.
+ */
+export function harnessStateFile(): string {
+  return process.env.HLS_HARNESS_FILE ?? resolve(__dirname, '../../test-artifacts/harness.json');
+}
 
 export interface HarnessState {
   /** The database the suites use: real PostgreSQL where it is here, else the embedded one. */
@@ -16,5 +22,5 @@ export interface HarnessState {
 }
 
 export function harnessState(): HarnessState {
-  return JSON.parse(readFileSync(HARNESS_STATE_FILE, 'utf8')) as HarnessState;
+  return JSON.parse(readFileSync(harnessStateFile(), 'utf8')) as HarnessState;
 }

@@ -1,6 +1,13 @@
 import { openApiDocument, Public, RouteDoc } from '@app/platform';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { giveConsentInput } from './consent/consent';
+import {
+  CYCLE_STAGES,
+  conveneInput,
+  ISSUE_CHANGES,
+  raiseIssueInput,
+  reflectiveSessionInput,
+} from './learning/learning';
 import { JOURNEY_RECORD_PATHS, JOURNEY_RECORDS } from './people/journey-records';
 import { erasureInput, identifiersInput, registerPersonInput, whatMattersInput } from './people/people';
 import { requestReferralInput, statusChangeInput } from './referrals/referrals';
@@ -104,6 +111,50 @@ export function partnerRoutes(runtime: PartnerRuntime): RouteDoc[] {
       summary: 'Accept a referral',
       success: [201, 'Accepted'],
     },
+    {
+      method: 'post',
+      path: '/learning-cycles',
+      action: 'learning.record',
+      summary: 'Convene a learning cycle at a scale (a place cycle by a steward)',
+      body: conveneInput,
+      success: [201, 'The cycle’s id'],
+    },
+    ...Object.entries(CYCLE_STAGES).map(
+      ([stage, s]): RouteDoc => ({
+        method: 'post',
+        path: `/learning-cycles/{cycleId}/${stage}`,
+        action: 'learning.record',
+        summary: `Record the cycle’s ${stage}`,
+        body: s.input,
+        success: [201, 'Recorded'],
+      }),
+    ),
+    {
+      method: 'post',
+      path: '/teams/{team}/reflective-sessions',
+      action: 'learning.record',
+      summary: 'Record a team reflective practice session',
+      body: reflectiveSessionInput,
+      success: [201, 'The session’s id'],
+    },
+    {
+      method: 'post',
+      path: '/issues',
+      action: 'learning.record',
+      summary: 'Raise an issue in the issue log',
+      body: raiseIssueInput,
+      success: [201, 'The issue’s id'],
+    },
+    ...Object.entries(ISSUE_CHANGES).map(
+      ([change, s]): RouteDoc => ({
+        method: 'post',
+        path: `/issues/{issueId}/${change}`,
+        action: 'learning.record',
+        summary: `Record the issue’s ${change}`,
+        body: s.input,
+        success: [201, 'Recorded'],
+      }),
+    ),
     { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
     {
       method: 'get',

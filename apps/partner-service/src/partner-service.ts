@@ -8,6 +8,7 @@ import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Pool } from 'pg';
 import { PartnerApiDescriptionController } from './api-description';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
+import { LearningController, RecordLearningHandler } from './learning/learning';
 import { ActOnJourneyHandler, PeopleController, RegisterPersonHandler } from './people/people';
 import { followReferrals } from './referrals/referral-intake';
 import {
@@ -65,6 +66,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
   @Module({
     imports: [CqrsModule.forRoot()],
     controllers: [
+      LearningController,
       HealthController,
       PartnerApiDescriptionController,
       PeopleController,
@@ -81,6 +83,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
       RequestReferralHandler,
       ChangeReferralStatusHandler,
       TakeInReferralHandler,
+      RecordLearningHandler,
     ],
   })
   class PartnerModule {}

@@ -16,6 +16,7 @@ import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { ProjectionApiDescriptionController } from './api-description';
 import { JourneysController } from './journeys/journeys.controller';
+import { LearningController } from './learning/learning.controller';
 import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
 import { SweepResult, scheduleRetention, sweepRetention } from './retention/retention';
 import { ProjectionConsumer } from './shared/projection-consumer';
@@ -78,6 +79,7 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
 
   @Module({
     controllers: [
+      LearningController,
       HealthController,
       ProjectionApiDescriptionController,
       JourneysController,

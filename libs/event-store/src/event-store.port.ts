@@ -32,6 +32,18 @@ export interface RecordedEvent<T extends string = string, D = unknown> extends N
   /** The writing transaction: the log is read in (transactionId, position) order, which is commit-safe. */
   transactionId: string;
   recordedAt: string;
+  /** SHA-256 (hex) over the event's content and the previous event's hash in its stream. */
+  hash: string;
+}
+
+/** What a range of a store's log hashes to, and which events in it no longer match their hashes. */
+export interface RangeVerification {
+  from: number;
+  to: number;
+  events: number;
+  /** SHA-256 (hex) over the events' hashes in position order. */
+  digest: string;
+  altered: number[];
 }
 
 /** A number is the version the stream must be at; 'no_stream' means it must not exist; 'any' skips the check. */
@@ -80,6 +92,8 @@ export interface EventStore {
    * transaction could still commit before it, so a subscriber that follows checkpoints never skips one.
    */
   readLog(after: LogCheckpoint, limit: number): Promise<RecordedEvent[]>;
+  /** Recomputes the hash chain over a range of positions: the basis of verifying an evidence pack. */
+  verifyRange(from: number, to: number): Promise<RangeVerification>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import {
   ExpectedVersion,
   LogCheckpoint,
   NewEvent,
+  RangeVerification,
   RecordedEvent,
   StoreUnavailableError,
   WrongExpectedVersionError,
@@ -26,6 +27,22 @@ const MIGRATIONS = [
      CONSTRAINT events_stream_version UNIQUE (stream_id, version)
    );
    CREATE INDEX events_log_order ON {schema}.events (transaction_id, position);`,
+  // Each event's hash covers its content and the hash of the event before it in its stream, so altering or
+  // removing any event breaks every hash after it: evidence packs name the hashes they were computed from.
+  `CREATE FUNCTION {schema}.event_hash(prev bytea, event_id uuid, event_type text, schema_version int, data jsonb,
+     metadata jsonb) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+   $$ SELECT sha256(prev || convert_to(jsonb_build_array(event_id, event_type, schema_version, data, metadata)::text, 'UTF8')) $$;
+   ALTER TABLE {schema}.events ADD COLUMN hash bytea;
+   DO $$
+   DECLARE r record; prev bytea; cur text;
+   BEGIN
+     FOR r IN SELECT * FROM {schema}.events ORDER BY stream_id, version LOOP
+       IF cur IS DISTINCT FROM r.stream_id THEN prev := '\\x'::bytea; cur := r.stream_id; END IF;
+       prev := {schema}.event_hash(prev, r.event_id, r.event_type, r.schema_version, r.data, r.metadata);
+       UPDATE {schema}.events SET hash = prev WHERE position = r.position;
+     END LOOP;
+   END $$;
+   ALTER TABLE {schema}.events ALTER COLUMN hash SET NOT NULL;`,
 ];
 
 /**
@@ -34,14 +51,21 @@ const MIGRATIONS = [
  */
 function appendSql(schema: string): string {
   return `
-    WITH head AS (SELECT coalesce(max(version), -1) AS v FROM ${schema}.events WHERE stream_id = $1),
-         batch AS (
-           SELECT * FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-             WITH ORDINALITY AS b(event_id, event_type, schema_version, data, metadata, n))
-    INSERT INTO ${schema}.events (stream_id, version, event_id, event_type, schema_version, data, metadata)
-    SELECT $1, head.v + batch.n, batch.event_id, batch.event_type, batch.schema_version, batch.data, batch.metadata
-      FROM head, batch
-     WHERE $2::int IS NULL OR head.v = $2::int
+    WITH RECURSIVE
+      head AS (SELECT version AS v, hash AS h FROM ${schema}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1),
+      start AS (SELECT coalesce((SELECT v FROM head), -1) AS v, coalesce((SELECT h FROM head), '\\x'::bytea) AS h),
+      batch AS (
+        SELECT * FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
+          WITH ORDINALITY AS b(event_id, event_type, schema_version, data, metadata, n)),
+      chain AS (
+        SELECT 0::bigint AS n, start.h AS h FROM start
+        UNION ALL
+        SELECT b.n, ${schema}.event_hash(chain.h, b.event_id, b.event_type, b.schema_version, b.data, b.metadata)
+          FROM chain JOIN batch b ON b.n = chain.n + 1)
+    INSERT INTO ${schema}.events (stream_id, version, event_id, event_type, schema_version, data, metadata, hash)
+    SELECT $1, start.v + batch.n, batch.event_id, batch.event_type, batch.schema_version, batch.data, batch.metadata, chain.h
+      FROM start, batch JOIN chain ON chain.n = batch.n
+     WHERE $2::int IS NULL OR start.v = $2::int
      ORDER BY batch.n
     RETURNING position, version`;
 }
@@ -53,7 +77,7 @@ function expectedAsParam(expected: ExpectedVersion): number | null {
 }
 
 const COLUMNS = `position, transaction_id::text AS transaction_id, stream_id, version, event_id, event_type,
-  schema_version, data, metadata, recorded_at`;
+  schema_version, data, metadata, recorded_at, encode(hash, 'hex') AS hash`;
 
 interface EventRow {
   position: number;
@@ -66,6 +90,7 @@ interface EventRow {
   data: unknown;
   metadata: RecordedEvent['metadata'];
   recorded_at: Date;
+  hash: string;
 }
 
 function toRecorded(r: EventRow): RecordedEvent {
@@ -80,6 +105,7 @@ function toRecorded(r: EventRow): RecordedEvent {
     position: r.position,
     transactionId: r.transaction_id,
     recordedAt: r.recorded_at.toISOString(),
+    hash: r.hash,
   };
 }
 
@@ -163,6 +189,32 @@ export class PostgresEventStore implements EventStore {
       [after.transactionId, after.position, limit],
     );
     return rows.map(toRecorded);
+  }
+
+  /**
+   * Recomputes every hash in a range of positions from the events' content and their stream predecessors,
+   * and digests the range (SHA-256 over the hashes in position order): what an evidence pack was computed
+   * from can be checked against the store at any time. Altered events are named by position.
+   */
+  async verifyRange(from: number, to: number): Promise<RangeVerification> {
+    const { rows } = await this.query<{
+      events: number;
+      digest: string | null;
+      altered: number[] | null;
+      head: number | null;
+    }>(
+      `SELECT count(*)::int AS events,
+              encode(sha256(string_agg(e.hash, ''::bytea ORDER BY e.position)), 'hex') AS digest,
+              array_agg(e.position ORDER BY e.position) FILTER (WHERE e.hash <> ${this.schema}.event_hash(
+                coalesce(p.hash, '\\x'::bytea), e.event_id, e.event_type, e.schema_version, e.data, e.metadata)) AS altered,
+              max(e.position) AS head
+         FROM ${this.schema}.events e
+         LEFT JOIN ${this.schema}.events p ON p.stream_id = e.stream_id AND p.version = e.version - 1
+        WHERE e.position BETWEEN $1 AND $2`,
+      [from, to],
+    );
+    const r = rows[0];
+    return { from, to, events: r.events, digest: r.digest ?? '', altered: (r.altered ?? []).map(Number) };
   }
 
   async close(): Promise<void> {

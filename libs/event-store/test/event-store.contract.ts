@@ -110,6 +110,19 @@ export function eventStoreContract(adapter: string, open: () => Promise<EventSto
       expect(await store.readStream('b')).toEqual([]);
     });
 
+    it('chains each event to the one before it in its stream, and digests a range of positions the same way twice', async () => {
+      const a = await store.append('chain', 'no_stream', [newEvent('x'), newEvent('x')]);
+      await store.append('other', 'no_stream', [newEvent('y')]);
+      await store.append('chain', 1, [newEvent('x')]);
+      const chain = await store.readStream('chain');
+      expect(new Set(chain.map((e) => e.hash)).size).toBe(3);
+      for (const e of chain) expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
+      const first = await store.verifyRange(a.positions[0], a.positions[0] + 10);
+      expect(first).toMatchObject({ events: 4, altered: [] });
+      expect((await store.verifyRange(a.positions[0], a.positions[0] + 10)).digest).toBe(first.digest);
+      expect((await store.verifyRange(a.positions[0], a.positions[0] + 1)).digest).not.toBe(first.digest);
+    });
+
     it('reads the global log from a checkpoint, in order, across streams', async () => {
       for (let i = 0; i < 25; i++) await store.append(`s-${i % 3}`, 'any', [newEvent(`p${i}`)]);
       const log = await readWholeLog(store);

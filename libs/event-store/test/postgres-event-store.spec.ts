@@ -25,6 +25,32 @@ eventStoreContract('embedded adapter (PGlite)', () =>
   PostgresEventStore.open({ pool: pool(state.embeddedUrl), schema: uniqueSchema('es') }),
 );
 
+describe('the hash chain', () => {
+  it('names every event whose content was altered behind the store’s back, and the ones chained after it', async () => {
+    const p = pool(state.databaseUrl);
+    const schema = uniqueSchema('tamper');
+    const store = await PostgresEventStore.open({ pool: p, schema });
+    const { positions } = await store.append('s', 'no_stream', [
+      newEvent('x', 'T', { n: 1 }),
+      newEvent('x', 'T', { n: 2 }),
+    ]);
+    await store.append('s', 1, [newEvent('x', 'T', { n: 3 })]);
+    const before = await store.verifyRange(positions[0], positions[0] + 2);
+    await p.query(`UPDATE ${schema}.events SET data = '{"n": 20}' WHERE position = $1`, [positions[1]]);
+    const after = await store.verifyRange(positions[0], positions[0] + 2);
+    expect(after.altered).toEqual([positions[1]]);
+    // Rewriting the hash too does not hide it: the next event's hash was chained to the old one.
+    await p.query(
+      `UPDATE ${schema}.events e SET hash = ${schema}.event_hash(p.hash, e.event_id, e.event_type, e.schema_version, e.data, e.metadata)
+         FROM ${schema}.events p WHERE e.position = $1 AND p.stream_id = e.stream_id AND p.version = e.version - 1`,
+      [positions[1]],
+    );
+    const rehashed = await store.verifyRange(positions[0], positions[0] + 2);
+    expect(rehashed.altered).toEqual([positions[1] + 1]);
+    expect(rehashed.digest).not.toBe(before.digest);
+  });
+});
+
 describe('a subscriber of the global log (real PostgreSQL)', () => {
   // PGlite runs one transaction at a time, so a late commit cannot happen there; on a real server it can.
   const onServer = state.pglite ? it.skip : it;

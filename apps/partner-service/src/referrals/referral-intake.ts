@@ -1,5 +1,6 @@
 import { ReferralCommand, ReferralEvent } from '@app/domain';
 import { Delivery, MessageBus, parseCloudEventType, Subscription, topicFor } from '@app/messaging';
+import { PersonErasedError } from '@app/privacy';
 import { CommandBus } from '@nestjs/cqrs';
 import { PartnerRuntime } from '../shared/partner-runtime';
 import { TakeInReferral } from './referrals';
@@ -33,7 +34,8 @@ export function followReferrals(
           d.event.time,
         );
         if (!command) continue;
-        await commands.execute(
+        await takeInUnlessErased(
+          commands,
           new TakeInReferral(command.referralId, command, (d.event.data as { personRef: string }).personRef, {
             actor: {
               userId: 'system:referral-intake',
@@ -80,4 +82,13 @@ function takeIn(
     };
   }
   return null;
+}
+
+/** Nothing more is recorded about an erased person: their referral's later changes are passed by, not retried forever. */
+async function takeInUnlessErased(commands: CommandBus, command: TakeInReferral): Promise<void> {
+  try {
+    await commands.execute(command);
+  } catch (e) {
+    if (!(e instanceof PersonErasedError)) throw e;
+  }
 }

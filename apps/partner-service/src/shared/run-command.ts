@@ -44,7 +44,7 @@ export async function runCommand<C, E extends PlatformEvent, S>(
       data: e.data,
       metadata: {
         partner: runtime.partnerId,
-        scale: decider.scale,
+        scale: decider.scaleOf?.(e) ?? decider.scale,
         actor: ctx.actor.userId,
         correlationId: ctx.correlationId,
         ...(ctx.causationId ? { causationId: ctx.causationId } : {}),

@@ -9,6 +9,7 @@ import {
 import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messaging';
 import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
+import { applyLearning } from '../learning/learning-projector';
 import {
   ConsentView,
   JourneyEntry,
@@ -131,6 +132,28 @@ async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): P
     case 'ReferralStatusChanged':
     case 'ReferralUpdateReceived':
       return applyReferral(em, ce, event);
+    case 'LearningCycleConvened':
+    case 'CyclePurposeSet':
+    case 'SystemUnderstandingRecorded':
+    case 'ExperimentDesigned':
+    case 'ExperimentStarted':
+    case 'ExperimentLearningRecorded':
+    case 'ExperimentConcluded':
+    case 'EmbeddingRecorded':
+    case 'InfluencingRecorded':
+    case 'CycleManagementRecorded':
+    case 'CycleGovernanceRecorded':
+    case 'CyclesLinked':
+    case 'LearningCycleClosed':
+    case 'ReflectiveSessionHeld':
+    case 'IssueRaised':
+    case 'IssueCountermeasureSet':
+    case 'IssueSystemChangeSet':
+    case 'IssueEscalated':
+    case 'IssueEvidenceLinked':
+    case 'IssueClosed':
+    case 'IssueReopened':
+      return applyLearning(em, schemaOf(em), ce, event);
     default:
       return unreachable(event);
   }

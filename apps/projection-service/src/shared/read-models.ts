@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
 
 /**
  * The projection's read models (TypeORM entities). Personal fields stay sealed here exactly as they were in
@@ -143,6 +144,7 @@ export const PROJECTION_MIGRATIONS = [
    CREATE TABLE {schema}.person_summaries (
      person_ref text PRIMARY KEY, what_matters jsonb, what_matters_at timestamptz, life_system jsonb,
      life_system_at timestamptz, themes text[] NOT NULL DEFAULT '{}', erased_at timestamptz);`,
+  LEARNING_MIGRATION,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
@@ -154,4 +156,5 @@ export const DERIVED_TABLES = [
   'consents',
   'referrals',
   'person_summaries',
+  ...LEARNING_TABLES,
 ];

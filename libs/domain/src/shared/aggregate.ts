@@ -15,6 +15,8 @@ export interface Decider<C, E extends DomainEvent, S> {
   evolve(state: S, event: E): S;
   /** The scale at which this aggregate's events are recorded. */
   scale: 'person' | 'team' | 'organisation' | 'place';
+  /** Where each event carries its own scale (a learning cycle runs at the scale it was convened at). */
+  scaleOf?: (event: E) => 'person' | 'team' | 'organisation' | 'place';
 }
 
 export function fold<E extends DomainEvent, S>(

@@ -30,6 +30,15 @@ export const ACCESS_RULES = {
     scope: 'referrals to own organisation; name and reason only with consent, never to a statutory body',
   },
   'referral.sent': { roles: ['worker', 'steward'], scope: 'referrals from own partner, with their outcome' },
+  'learning.record': {
+    roles: ['worker', 'steward'],
+    scope:
+      "own partner's learning cycles, team sessions and issues; place cycles and escalation to government by stewards",
+  },
+  'learning.read': {
+    roles: ['worker', 'steward', 'statutory-reader'],
+    scope: 'learning cycles and the issue log across the place (nothing in them identifies a person)',
+  },
 } as const satisfies Record<string, { roles: readonly Role[]; scope: string }>;
 
 export type Action = keyof typeof ACCESS_RULES;
