@@ -586,16 +586,21 @@ describe('every action as every role, over HTTP', () => {
         }, `referral ${id} to reach Spartans`).then((r) => expect(r.status).toBe(409)),
       ),
     );
+    // Learning a statutory body may read: a place cycle, and an issue at level 3.
     const cycleId = created(
-      await api(fresh, 'POST', '/learning-cycles', fsWorker, {
+      await api(fresh, 'POST', '/learning-cycles', await token('fresh-start', 'steward'), {
         title: 'Staying with it',
-        scale: 'organisation',
+        scale: 'place',
         purpose: 'Fewer people dropping out after the first month',
       }),
       'a learning cycle',
     ).cycleId as string;
     const issueId = created(
-      await api(fresh, 'POST', '/issues', fsWorker, anIssue('Thursday evenings are short-staffed')),
+      await api(fresh, 'POST', '/issues', fsWorker, {
+        ...anIssue('Thursday evenings are short-staffed'),
+        level: 3,
+        owner: 'leadership',
+      }),
       'an issue',
     ).issueId as string;
     // The projection has the person and the consent to share with Spartans.

@@ -131,6 +131,10 @@ describe('learning cycles at every scale, and the issue log', () => {
     // The other way up the stack: the place cycle sees what informs it.
     const placeView = await api(projection, 'GET', `/learning-cycles/${place.cycleId}`, t.reader);
     expect(placeView.body.links).toEqual([{ cycleId: team.cycleId, relation: 'informed-by' }]);
+    // A statutory body sees the place's learning, not a partner's teams.
+    expect((await api(projection, 'GET', `/learning-cycles/${team.cycleId}`, t.reader)).status).toBe(404);
+    const theirs = await api(projection, 'GET', '/learning-cycles', t.reader);
+    expect((theirs.body.cycles as Body[]).map((x) => x.cycleId)).toEqual([place.cycleId]);
     const byScale = await api(projection, 'GET', '/learning-cycles?scale=team', t.steward);
     expect((byScale.body.cycles as Body[]).map((x) => x.cycleId)).toEqual([team.cycleId]);
     expect(byScale.body.byScale).toMatchObject({ team: 1 });
@@ -187,7 +191,18 @@ describe('learning cycles at every scale, and the issue log', () => {
       reason: 'Needs a policy change by the council',
     });
     await settled(c);
-    const open = await api(projection, 'GET', '/issues?level=3&owner=government&status=open', t.reader);
+    // A worker cannot raise one straight to government either; and a statutory body sees only what came up.
+    const direct = {
+      description: 'x',
+      level: 3,
+      owner: 'government',
+      raisedFrom: { kind: 'other', ref: 'x' },
+    };
+    expect((await api(fs, 'POST', '/issues', t.worker, direct)).status).toBe(403);
+    const { issueId: teamIssue } = await post('/issues', t.worker, { ...direct, level: 1, owner: 'team' });
+    await settled(c);
+    expect((await api(projection, 'GET', `/issues/${teamIssue}`, t.reader)).status).toBe(404);
+    const open = await api(projection, 'GET', '/issues?status=open', t.reader);
     expect(open.body.issues).toEqual([
       expect.objectContaining({
         issueId,

@@ -327,6 +327,8 @@ export class LearningController {
   async raise(@Body() body: unknown, @CurrentActor() actor: Actor, @Req() req: Request) {
     assertOwnPartner(this.runtime, actor);
     const input = parseInput(raiseIssueInput, body);
+    if (input.owner === 'government' && actor.role !== 'steward')
+      throw forbidden('An issue for government is raised by a steward');
     const issueId = randomUUID();
     await this.record(
       { kind: 'issue', id: issueId, command: { type: 'RaiseIssue', issueId, ...input, at: this.now() } },

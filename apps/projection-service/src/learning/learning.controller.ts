@@ -1,5 +1,5 @@
 import { CYCLE_LINK_INVERSE, CYCLE_SCALES, CycleLinkRelation, ISSUE_OWNERS } from '@app/domain';
-import { Allow, notFound, parseInput } from '@app/platform';
+import { Actor, Allow, CurrentActor, notFound, parseInput } from '@app/platform';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
@@ -32,8 +32,10 @@ export class LearningController {
 
   @Allow('learning.read')
   @Get('learning-cycles')
-  async cycles(@Query() query: unknown) {
+  async cycles(@Query() query: unknown, @CurrentActor() actor: Actor) {
     const f = parseInput(cycleFilter, query, 'query');
+    // A statutory body sees the learning of the place, not of a partner's teams.
+    if (actor.role === 'statutory-reader') f.scale = 'place';
     const rows: Row[] = await this.q(
       `SELECT cycle_id AS "cycleId", title, scale, owner_partner AS "ownerPartner", owner_team AS "ownerTeam", purpose, stage,
               open, experiments, convened_at AS "convenedAt", updated_at AS "updatedAt"
@@ -50,12 +52,15 @@ export class LearningController {
 
   @Allow('learning.read')
   @Get('learning-cycles/:cycleId')
-  async cycle(@Param('cycleId') idParam: string) {
+  async cycle(@Param('cycleId') idParam: string, @CurrentActor() actor: Actor) {
     const cycleId = parseInput(id, idParam, 'cycleId');
     const [cycle] = await this.q(`SELECT * FROM ${this.schema}.learning_cycles WHERE cycle_id = $1`, [
       cycleId,
     ]);
-    if (!cycle) throw notFound(`There is no learning cycle ${cycleId}`);
+    // A statutory body sees the learning of the place, not of a partner's teams.
+    if (!cycle || (actor.role === 'statutory-reader' && cycle.scale !== 'place')) {
+      throw notFound(`There is no learning cycle ${cycleId} for you`);
+    }
     const links = await this.q<{ from_cycle: string; to_cycle: string; relation: CycleLinkRelation }>(
       `SELECT * FROM ${this.schema}.cycle_links WHERE from_cycle = $1 OR to_cycle = $1`,
       [cycleId],
@@ -74,25 +79,29 @@ export class LearningController {
 
   @Allow('learning.read')
   @Get('issues')
-  async issues(@Query() query: unknown) {
+  async issues(@Query() query: unknown, @CurrentActor() actor: Actor) {
     const f = parseInput(issueFilter, query, 'query');
+    const upward = actor.role === 'statutory-reader';
     const rows = await this.q(
       `SELECT issue_id AS "issueId", description, level, owner, status, countermeasure, system_change AS "systemChange",
               what_changed AS "whatChanged", raised_by AS "raisedBy", raised_at AS "raisedAt", updated_at AS "updatedAt"
          FROM ${this.schema}.issues
         WHERE ($1::int IS NULL OR level = $1) AND ($2::text IS NULL OR owner = $2) AND ($3::text IS NULL OR status = $3)
+          AND (NOT $4 OR level = 3 OR owner = 'government')
         ORDER BY level DESC, updated_at DESC`,
-      [f.level ? Number(f.level) : null, f.owner ?? null, f.status ?? null],
+      [f.level ? Number(f.level) : null, f.owner ?? null, f.status ?? null, upward],
     );
     return { issues: rows };
   }
 
   @Allow('learning.read')
   @Get('issues/:issueId')
-  async issue(@Param('issueId') idParam: string) {
+  async issue(@Param('issueId') idParam: string, @CurrentActor() actor: Actor) {
     const issueId = parseInput(id, idParam, 'issueId');
     const [row] = await this.q(`SELECT * FROM ${this.schema}.issues WHERE issue_id = $1`, [issueId]);
-    if (!row) throw notFound(`There is no issue ${issueId}`);
+    const upward = row && (row.level === 3 || row.owner === 'government');
+    if (!row || (actor.role === 'statutory-reader' && !upward))
+      throw notFound(`There is no issue ${issueId} for you`);
     return { issue: row, history: await this.history('issue', issueId) };
   }
 

@@ -33,11 +33,12 @@ export const ACCESS_RULES = {
   'learning.record': {
     roles: ['worker', 'steward'],
     scope:
-      "own partner's learning cycles, team sessions and issues; place cycles and escalation to government by stewards",
+      "own partner's learning cycles, team sessions and issues; place cycles, and issues owned by government, by stewards",
   },
   'learning.read': {
     roles: ['worker', 'steward', 'statutory-reader'],
-    scope: 'learning cycles and the issue log across the place (nothing in them identifies a person)',
+    scope:
+      'learning cycles and the issue log across the place (nothing in them identifies a person); a statutory body sees place cycles and the issues at level 3 or owned by government',
   },
 } as const satisfies Record<string, { roles: readonly Role[]; scope: string }>;
 
