@@ -8,3 +8,4 @@ export * from './referrals/referral';
 export * from './shared/aggregate';
 export * from './shared/domain-error';
 export * from './wellbeing/swemwbs';
+export * from './evidence/disclosure-control';

@@ -40,14 +40,16 @@ import { refuse } from '../shared/domain-error';
  *   never being negative) can pin a suppressed entry to one value. `isRecoverable` is such a complete attacker for a
  *   single table and finds nothing in an output of this function.
  * - With earlier packs of the same table (same row and column labels, in any order) that are cumulative (counts to
- *   date, so nothing published then exceeds the count now): for every entry suppressed now there is a table that
- *   agrees with this pack's and every earlier pack's published figures, never falls below anything an earlier pack
- *   could have held, and differs in that entry. So an attacker who holds all the packs and knows the counts only
- *   grow still cannot pin any entry suppressed now, whatever reasoning is used. (The rule behind it: an entry may be
- *   lowered in the loop only if its count now is above the most an earlier pack can have held there: the value it
- *   published, or for an entry it suppressed, the bound its published lines give; otherwise the entry may only be
- *   raised. Where that leaves no loop of cells, totals are suppressed: when the only change since the last pack is in
- *   one cell, the differences of the published totals would reveal it, and they must go.)
+ *   date, so no count falls between packs): for every entry suppressed now there is a table that agrees with
+ *   everything this pack publishes, is nowhere below the earlier packs' true counts, and differs in that entry. That
+ *   table and the true earlier ones are consistent with every pack's published figures and with counts only growing,
+ *   so an attacker who holds all the packs, and even one who knew every earlier count exactly, cannot pin any entry
+ *   suppressed now, whatever reasoning is used. (The rule behind it: in step 3's loops an entry may be lowered only
+ *   if its count now is above the most an earlier pack can have held there: the value it published, or, for an
+ *   entry it suppressed, the largest value of any table that fits its published figures and nowhere exceeds the
+ *   counts now; otherwise the entry may only be raised. Where that leaves no loop of cells, totals are suppressed:
+ *   when the only change since the last pack is in one cell, the differences of the published totals reveal it,
+ *   and they must go.)
  * - Entries an earlier pack suppressed: the audit runs `recoverAcrossPacks` (iterated exact single-table inference on
  *   the earlier pack, this pack and their difference, with the bounds each places on the others) and suppresses more
  *   of this pack until it recovers nothing from the earlier packs that it could not recover from them alone.
@@ -187,14 +189,16 @@ export function applyDisclosureControl(
       refuse('invalid', `${field}: its published figures contradict each other`, field);
     }
     packs.push(aligned.known);
-    if (aligned.known.every((v, k) => v === null || v <= values[k])) cumulative.push(aligned.known);
+    // Cumulative: some table fits what it published and nowhere exceeds the counts now.
+    const fits = aligned.known.every((v, k) => v === null || v <= values[k]);
+    if (fits && completion(shape, aligned.known, zeros(n), values)) cumulative.push(aligned.known);
     else notCompared.push({ index, reason: 'not-cumulative' });
   });
 
   if (packs.length > 0) {
     // The most any cumulative earlier pack can have held in each entry: below it, an entry may not be lowered.
     const floor = indices(n).map((k) =>
-      Math.max(0, ...cumulative.map((known) => upperBound(shape, known, k))),
+      Math.max(0, ...cumulative.map((known) => mostItCanHaveHeld(shape, known, values, k))),
     );
     protect(shape, values, suppressed, floor, order);
     const baseline = packs.map((known) => attack(shape, known, zeros(n), infinities(n)) ?? new Map());
@@ -589,33 +593,26 @@ function protect(s: Shape, values: number[], suppressed: boolean[], floor: numbe
   }
 }
 
-/** The most an earlier pack can have held in entry k: what it published, or the bound its published lines give. */
-function upperBound(s: Shape, known: Known, k: number): number {
+/**
+ * The most an earlier (cumulative) pack can have held in entry k: what it published, or for an entry it suppressed,
+ * the largest value of any table that fits what it published and nowhere exceeds the counts now (`now`).
+ */
+function mostItCanHaveHeld(s: Shape, known: Known, now: number[], k: number): number {
   const published = known[k];
   if (published !== null) return published;
-  let best = Number.POSITIVE_INFINITY;
-  const lines = [
-    indices(s.C + 1).map((j) => at(s, rowOf(s, k), j)),
-    indices(s.R + 1).map((i) => at(s, i, colOf(s, k))),
-  ];
-  for (const line of lines) {
-    // Along a line, the entries of the other sign add up to those of the same sign (e.g. cells to their total).
-    let bound = 0;
-    let bounded = true;
-    for (const g of line) {
-      if (g === k) continue;
-      const v = known[g];
-      if (sign(s, g) !== sign(s, k)) {
-        if (v === null) {
-          bounded = false;
-          break;
-        }
-        bound += v;
-      } else if (v !== null) bound -= v;
-    }
-    if (bounded) best = Math.min(best, bound);
+  const fits = (x: number): boolean => {
+    const lo = zeros(known.length);
+    lo[k] = x;
+    return completion(s, known, lo, now) !== null;
+  };
+  let low = 0; // fits: the pack is cumulative
+  let high = now[k]; // the answer is at most this
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid - 1;
   }
-  return best;
+  return low;
 }
 
 /** A published entry to suppress so that a leak at k closes: the cheapest in k's lines, else anywhere. */
