@@ -1,5 +1,6 @@
 export * from './catalogue';
 export * from './consent/consent';
+export * from './evidence/disclosure-control';
 export * from './issue-log/issue';
 export * from './learning-cycles/learning-cycle';
 export * from './learning-cycles/team-reflection';
@@ -8,4 +9,3 @@ export * from './referrals/referral';
 export * from './shared/aggregate';
 export * from './shared/domain-error';
 export * from './wellbeing/swemwbs';
-export * from './evidence/disclosure-control';
