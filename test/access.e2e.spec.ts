@@ -394,6 +394,15 @@ const ENDPOINTS: Endpoint[] = [
     allowed: { worker: 200, steward: 200 },
   },
   {
+    action: 'place.read',
+    service: 'projection',
+    method: 'GET',
+    path: '/place',
+    home: 'fresh-start',
+    request: () => ({ path: '/place?from=2026-01-01&to=2026-12-31' }),
+    allowed: { steward: 200 },
+  },
+  {
     action: 'learning.record',
     service: 'partner',
     method: 'POST',

@@ -67,6 +67,13 @@ export const PROJECTION_ROUTES: RouteDoc[] = [
     summary: 'An issue and its history',
     success: [200, 'The issue'],
   },
+  {
+    method: 'get',
+    path: '/place',
+    action: 'place.read',
+    summary: 'The place for a period (query: from, to): aggregates for stewards',
+    success: [200, 'The place view'],
+  },
   { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
   {
     method: 'get',

@@ -17,6 +17,7 @@ import { DataSource } from 'typeorm';
 import { ProjectionApiDescriptionController } from './api-description';
 import { JourneysController } from './journeys/journeys.controller';
 import { LearningController } from './learning/learning.controller';
+import { PlaceController } from './place/place.controller';
 import { ReferralInboxController } from './referral-inbox/referral-inbox.controller';
 import { SweepResult, scheduleRetention, sweepRetention } from './retention/retention';
 import { ProjectionConsumer } from './shared/projection-consumer';
@@ -79,6 +80,7 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
 
   @Module({
     controllers: [
+      PlaceController,
       LearningController,
       HealthController,
       ProjectionApiDescriptionController,

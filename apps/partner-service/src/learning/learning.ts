@@ -56,7 +56,7 @@ export const CYCLE_STAGES = {
     type: 'DesignExperiment',
     input: z
       .object({
-        experimentId: idSchema.default(() => randomUUID()),
+        experimentId: idSchema.optional(),
         question: text,
         actions: texts,
         dataToCollect: texts,
@@ -289,9 +289,11 @@ export class LearningController {
     assertOwnPartner(this.runtime, actor);
     const cycleId = parseInput(idSchema, id, 'cycleId');
     const input = parseInput(step.input, body);
-    const command = { type: step.type, cycleId, at: this.now(), ...input } as LearningCycleCommand;
+    // A new experiment gets its id here unless the worker chose one.
+    const withId = step.type === 'DesignExperiment' ? { experimentId: randomUUID(), ...input } : input;
+    const command = { type: step.type, cycleId, at: this.now(), ...withId } as LearningCycleCommand;
     await this.record({ kind: 'cycle', id: cycleId, command }, actor, req);
-    return { cycleId, ...('experimentId' in input ? { experimentId: input.experimentId } : {}) };
+    return { cycleId, ...('experimentId' in withId ? { experimentId: withId.experimentId } : {}) };
   }
 
   @Allow('learning.record')

@@ -40,6 +40,10 @@ export const ACCESS_RULES = {
     scope:
       'learning cycles and the issue log across the place (nothing in them identifies a person); a statutory body sees place cycles and the issues at level 3 or owned by government',
   },
+  'place.read': {
+    roles: ['steward'],
+    scope: 'aggregates across the place for a period; never a person, nor a count that identifies one',
+  },
 } as const satisfies Record<string, { roles: readonly Role[]; scope: string }>;
 
 export type Action = keyof typeof ACCESS_RULES;
