@@ -155,14 +155,6 @@ export function partnerRoutes(runtime: PartnerRuntime): RouteDoc[] {
         success: [201, 'Recorded'],
       }),
     ),
-    { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
-    {
-      method: 'get',
-      path: '/openapi.json',
-      action: 'public',
-      summary: 'This description',
-      success: [200, 'OpenAPI 3.1'],
-    },
   ];
 }
 

@@ -74,14 +74,6 @@ export const PROJECTION_ROUTES: RouteDoc[] = [
     summary: 'The place for a period (query: from, to): aggregates for stewards',
     success: [200, 'The place view'],
   },
-  { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
-  {
-    method: 'get',
-    path: '/openapi.json',
-    action: 'public',
-    summary: 'This description',
-    success: [200, 'OpenAPI 3.1'],
-  },
 ];
 
 @Controller('openapi.json')

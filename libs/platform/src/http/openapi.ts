@@ -36,10 +36,22 @@ const problem = {
   },
 };
 
+/** The routes every service has. */
+const EVERY_SERVICE: RouteDoc[] = [
+  { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    action: 'public',
+    summary: 'This description',
+    success: [200, 'OpenAPI 3.1'],
+  },
+];
+
 /** An OpenAPI 3.1 document for a service, built from its route table and the same zod schemas that validate. */
 export function openApiDocument(title: string, version: string, routes: RouteDoc[]): object {
   const paths: Record<string, Record<string, object>> = {};
-  for (const r of routes) {
+  for (const r of [...routes, ...EVERY_SERVICE]) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
       in: 'path',
