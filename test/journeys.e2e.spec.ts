@@ -271,10 +271,12 @@ describe('journeys, referrals and consent in full', () => {
         })
       ).status,
     ).toBe(200);
-    const refused = await eventually(async () => {
-      const r = await api(mo, 'POST', `/referrals/${referralId}/acceptance`, token.mo);
-      return r.status === 409 ? r : undefined;
-    }, 'Move On to learn of the cancellation');
+    await eventually(async () => {
+      const held = await c.partners.get('move-on')!.store.readStream(`referral-${referralId}`);
+      return held.some((e) => e.type === 'ReferralUpdateReceived') ? true : undefined;
+    }, 'Move On to take in the cancellation');
+    const refused = await api(mo, 'POST', `/referrals/${referralId}/acceptance`, token.mo);
+    expect(refused.status).toBe(409);
     expect(refused.body.detail).toMatch(/cancelled/);
   });
 

@@ -1,6 +1,7 @@
-import { ReferralCommand, ReferralEvent } from '@app/domain';
+import { DomainError, ReferralCommand, ReferralEvent } from '@app/domain';
 import { Delivery, MessageBus, parseCloudEventType, Subscription, topicFor } from '@app/messaging';
 import { PersonErasedError } from '@app/privacy';
+import { Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { PartnerRuntime } from '../shared/partner-runtime';
 import { TakeInReferral } from './referrals';
@@ -84,11 +85,18 @@ function takeIn(
   return null;
 }
 
-/** Nothing more is recorded about an erased person: their referral's later changes are passed by, not retried forever. */
+/**
+ * Takes in what the other side recorded. Nothing more is recorded about an erased person, and a change this
+ * side's rules refuse (for a referral it never held, say) is logged and passed by: neither is retried forever.
+ * A concurrent change or an unreachable store is thrown, so the batch comes again.
+ */
 async function takeInUnlessErased(commands: CommandBus, command: TakeInReferral): Promise<void> {
   try {
     await commands.execute(command);
   } catch (e) {
-    if (!(e instanceof PersonErasedError)) throw e;
+    if (e instanceof DomainError) log.warn(`referral ${command.referralId}: not taken in: ${e.message}`);
+    else if (!(e instanceof PersonErasedError)) throw e;
   }
 }
+
+const log = new Logger('referral-intake');
