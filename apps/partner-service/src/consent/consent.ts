@@ -6,7 +6,7 @@ import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
 import { z } from 'zod';
-import { assertOwnPartner, correlationOf, idSchema, personRefSchema } from '../shared/http';
+import { assertOwnPartner, correlationOf, idSchema, isoDateTime, personRefSchema } from '../shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
 import { CommandContext, runCommand } from '../shared/run-command';
 
@@ -25,8 +25,8 @@ export function giveConsentInput(runtime: PartnerRuntime) {
           }),
         )
         .min(1, 'name at least one purpose'),
-      validFrom: z.string().datetime({ offset: true }).optional(),
-      validUntil: z.string().datetime({ offset: true }).nullable().optional(),
+      validFrom: isoDateTime.optional(),
+      validUntil: isoDateTime.nullable().optional(),
     })
     .strict();
 }

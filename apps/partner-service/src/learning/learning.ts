@@ -21,7 +21,7 @@ import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
 import { z } from 'zod';
-import { assertOwnPartner, correlationOf, idSchema } from '../shared/http';
+import { assertOwnPartner, correlationOf, idSchema, isoDateTime } from '../shared/http';
 import { PARTNER_RUNTIME, PartnerRuntime } from '../shared/partner-runtime';
 import { CommandContext, runCommand } from '../shared/run-command';
 
@@ -169,7 +169,7 @@ export const raiseIssueInput = z
 
 export const reflectiveSessionInput = z
   .object({
-    heldAt: z.string().datetime({ offset: true, message: 'must be a date and time' }),
+    heldAt: isoDateTime,
     whatHappened: text,
     whatIsWorking: text,
     whatIsWorkingLessWell: text,

@@ -2,11 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { CONTACT_KINDS, PersonCommand, SUPPORT_KINDS, scoreSwemwbs } from '@app/domain';
 import { RecordKind, Sealed } from '@app/privacy';
 import { z } from 'zod';
+import { isoDateTime } from '../shared/http';
 import { PartnerRuntime } from '../shared/partner-runtime';
-
-export const isoDateTime = z
-  .string()
-  .datetime({ offset: true, message: 'must be a date and time, e.g. 2026-11-20T10:30:00Z' });
 
 const text = (max: number) =>
   z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);

@@ -58,3 +58,12 @@ export const personRefSchema = z
   .string()
   .regex(/^[A-Z]{2,4}-[0-9A-HJKMNP-TV-Z]{10}$/, 'is not a consortium reference');
 export const idSchema = z.string().uuid('is not an id of this service');
+
+/**
+ * A date and time with its offset, e.g. 2026-11-20T10:30:00Z. The offset must be one a clock can have:
+ * "+24:00" has the right shape but is no time at all.
+ */
+export const isoDateTime = z
+  .string()
+  .datetime({ offset: true, message: 'must be a date and time, e.g. 2026-11-20T10:30:00Z' })
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a real date and time (its offset is out of range)');
