@@ -66,4 +66,12 @@ export const idSchema = z.string().uuid('is not an id of this service');
 export const isoDateTime = z
   .string()
   .datetime({ offset: true, message: 'must be a date and time, e.g. 2026-11-20T10:30:00Z' })
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a real date and time (its offset is out of range)');
+  // Only for what has the right shape, so a field gets one reason, not two.
+  .pipe(
+    z
+      .string()
+      .refine(
+        (s) => !Number.isNaN(Date.parse(s)),
+        'must be a real date and time (its offset is out of range)',
+      ),
+  );
