@@ -91,7 +91,10 @@ export async function appendToViewLatency(
           kind: 'visit',
           occurredAt: new Date(Date.now() - 60_000).toISOString(),
           durationMinutes: 30,
-        }).then(({ contactId }) => void committed.set(contactId, performance.now())),
+        }).then(({ id }) => {
+          if (!id) throw new Error('recording a contact answered no id');
+          committed.set(id, performance.now());
+        }),
       );
       if (i % 500 === 499) progress(`latency: ${i + 1}/${events} recorded`);
     }
