@@ -26,7 +26,7 @@ async function rate(
  * The event store's single-event append at 16 concurrent writers on distinct streams, beside a plain
  * single-row INSERT of the same columns at the same concurrency, on the same database, runs interleaved.
  */
-export async function appendThroughput(databaseUrl: string, runs = 3, perRun = 8000): Promise<Figure[]> {
+export async function appendThroughput(databaseUrl: string, runs = 5, perRun = 6000): Promise<Figure[]> {
   const pool = new Pool({ connectionString: databaseUrl, max: WRITERS + 2 });
   const schema = `bench_${randomUUID().slice(0, 8)}`;
   try {
@@ -36,23 +36,27 @@ export async function appendThroughput(databaseUrl: string, runs = 3, perRun = 8
       data jsonb NOT NULL, metadata jsonb NOT NULL)`);
     const storeRates: number[] = [];
     const plainRates: number[] = [];
+    const storeRun = (run: number | string, n: number) =>
+      rate(n, WRITERS, async (w, i) => {
+        await store.append(`bench-${run}-${w}-${i}`, 'no_stream', [newEvent(`NE-${w}`)]);
+      });
+    const plainRun = (run: number | string, n: number) =>
+      rate(n, WRITERS, async (w, i) => {
+        const e = newEvent(`NE-${w}`);
+        await pool.query(
+          `INSERT INTO ${schema}.plain (stream_id, event_id, event_type, data, metadata) VALUES ($1, $2, $3, $4, $5)`,
+          [`bench-${run}-${w}-${i}`, e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
+        );
+      });
+    // Warm both up first: connections made, statements prepared, caches filled; these runs are not counted.
+    progress('append: warming up');
+    await storeRun('warm', 2000);
+    await plainRun('warm', 2000);
     for (let run = 1; run <= runs; run++) {
       progress(`append run ${run}/${runs}: event store`);
-      storeRates.push(
-        await rate(perRun, WRITERS, async (w, i) => {
-          await store.append(`bench-${run}-${w}-${i}`, 'no_stream', [newEvent(`NE-${w}`)]);
-        }),
-      );
+      storeRates.push(await storeRun(run, perRun));
       progress(`append run ${run}/${runs}: plain INSERT`);
-      plainRates.push(
-        await rate(perRun, WRITERS, async (w, i) => {
-          const e = newEvent(`NE-${w}`);
-          await pool.query(
-            `INSERT INTO ${schema}.plain (stream_id, event_id, event_type, data, metadata) VALUES ($1, $2, $3, $4, $5)`,
-            [`bench-${run}-${w}-${i}`, e.id, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)],
-          );
-        }),
-      );
+      plainRates.push(await plainRun(run, perRun));
     }
     const value = median(storeRates);
     const plain = median(plainRates);
