@@ -210,10 +210,12 @@ export class PostgresEventStore implements EventStore {
    */
   async readLog(after: LogCheckpoint, limit: number): Promise<RecordedEvent[]> {
     const { rows } = await this.query<EventRow>(
-      `SELECT ${COLUMNS} FROM ${this.schema}.events
-        WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, position
+      // Ordered by the column, e.transaction_id (an xid8), not by the text the select list names the same:
+      // as text, 1000 sorts before 994 and the log would skip and repeat events at every power of ten.
+      `SELECT ${COLUMNS} FROM ${this.schema}.events e
+        WHERE (e.transaction_id, e.position) > ($1::xid8, $2::bigint)
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id, e.position
         LIMIT $3`,
       [after.transactionId, after.position, limit],
     );

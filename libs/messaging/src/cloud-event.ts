@@ -22,6 +22,8 @@ export interface CloudEvent<D = unknown> {
   streamversion: number;
   position: number;
   recordedat: string;
+  /** The event's hash in its store's chain (hex): evidence names the hashes it was computed from. */
+  eventhash?: string;
 }
 
 const TYPE_PREFIX = 'scot.hls.';
@@ -54,6 +56,7 @@ export function toCloudEvent(consortiumId: string, e: RecordedEvent): CloudEvent
     streamversion: e.version,
     position: e.position,
     recordedat: e.recordedAt,
+    eventhash: e.hash,
   };
   if (e.metadata.causationId) ce.causationid = e.metadata.causationId;
   return ce;

@@ -58,13 +58,14 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
   const schema = schemaOf(em);
   // One statement marks the whole batch as processed and says which events are new (not redeliveries).
   const fresh: { event_id: string }[] = await em.query(
-    `INSERT INTO ${schema}.processed_events (event_id, partner, position)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+    `INSERT INTO ${schema}.processed_events (event_id, partner, position, hash)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])
      ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
     [
       known.map((k) => k.delivery.event.id),
       known.map((k) => k.delivery.event.partner),
       known.map((k) => k.delivery.event.position),
+      known.map((k) => k.delivery.event.eventhash ?? null),
     ],
   );
   const isNew = new Set(fresh.map((r) => r.event_id));

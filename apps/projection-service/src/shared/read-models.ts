@@ -13,6 +13,7 @@ export class ProcessedEvent {
   @PrimaryColumn('uuid', { name: 'event_id' }) eventId!: string;
   @Column('text') partner!: string;
   @Column('bigint') position!: number;
+  @Column('text', { nullable: true }) hash!: string | null;
 }
 
 /** The projection's checkpoint per partner, moved in the same transaction as the read models. */
@@ -145,6 +146,8 @@ export const PROJECTION_MIGRATIONS = [
      person_ref text PRIMARY KEY, what_matters jsonb, what_matters_at timestamptz, life_system jsonb,
      life_system_at timestamptz, themes text[] NOT NULL DEFAULT '{}', erased_at timestamptz);`,
   LEARNING_MIGRATION,
+  // The hash each event carried, so provenance can be digested here and checked against a partner's store.
+  `ALTER TABLE {schema}.processed_events ADD COLUMN hash text;`,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
