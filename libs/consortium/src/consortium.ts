@@ -56,11 +56,31 @@ export const consortiumSchema = z
         ),
       })
       .default({ identityYearsAfterLastActivity: 6, recordYears: {} }),
+    /**
+     * Evidence packs for statutory bodies. `approval`: how many partners' stewards must agree before a pack is
+     * published (the composer's partner counts): every partner, or at least a number of them. Counts from 1 to
+     * `disclosureMinimum - 1` are never published.
+     */
+    evidence: z
+      .object({
+        approval: z.union([z.literal('all-partners'), z.object({ atLeast: z.number().int().positive() })]),
+        disclosureMinimum: z.number().int().min(2),
+        suppressZeros: z.boolean(),
+      })
+      .default({ approval: 'all-partners', disclosureMinimum: 10, suppressZeros: false }),
   })
   .superRefine((c, ctx) => {
     const ids = [...c.partners, ...c.statutoryBodies].map((o) => o.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `organisation id "${dup}" is used twice` });
+    const { approval } = c.evidence;
+    if (approval !== 'all-partners' && approval.atLeast > c.partners.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evidence', 'approval', 'atLeast'],
+        message: `more approvals than the consortium has partners (${c.partners.length})`,
+      });
+    }
     const { swemwbs } = c.wellbeing;
     if (swemwbs.enabled && swemwbs.items.length !== 7) {
       ctx.addIssue({
@@ -93,6 +113,12 @@ export function isPartner(c: Consortium, id: string): boolean {
 
 export function isStatutoryBody(c: Consortium, id: string): boolean {
   return c.statutoryBodies.some((b) => b.id === id);
+}
+
+/** How many partners' stewards must agree to publish an evidence pack, the composer's partner included. */
+export function approvalsNeeded(c: Consortium): number {
+  const { approval } = c.evidence;
+  return approval === 'all-partners' ? c.partners.length : approval.atLeast;
 }
 
 export function organisationName(c: Consortium, id: string): string {

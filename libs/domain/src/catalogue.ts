@@ -54,6 +54,8 @@ export const EVENT_SCHEMA_VERSIONS: Record<PlatformEventType, number> = {
   IssueEvidenceLinked: 1,
   IssueClosed: 1,
   IssueReopened: 1,
+  IssueAskMade: 1,
+  IssueAskAnswered: 1,
 };
 
 export function isKnownEvent(type: string, schemaVersion: number): type is PlatformEventType {

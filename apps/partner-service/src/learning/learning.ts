@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { isStatutoryBody } from '@app/consortium';
 import {
+  ASK_OUTCOMES,
   CYCLE_LINK_RELATIONS,
   CYCLE_SCALES,
   DIRECTIONS,
@@ -16,7 +18,7 @@ import {
   teamReflection,
   teamReflectionStream,
 } from '@app/domain';
-import { Actor, Allow, CurrentActor, forbidden, notFound, parseInput } from '@app/platform';
+import { Actor, Allow, badRequest, CurrentActor, forbidden, notFound, parseInput } from '@app/platform';
 import { Body, Controller, Inject, Param, Post, Req } from '@nestjs/common';
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Request } from 'express';
@@ -143,6 +145,14 @@ export const ISSUE_CHANGES = {
     input: z
       .object({ link: z.object({ kind: text, ref: text, note: text.nullable().default(null) }).strict() })
       .strict(),
+  },
+  asks: {
+    type: 'AskStatutoryBody',
+    input: z.object({ body: idSchema, ask: text }).strict(),
+  },
+  'ask-outcomes': {
+    type: 'RecordAskOutcome',
+    input: z.object({ askId: idSchema, outcome: oneOf(ASK_OUTCOMES), response: text }).strict(),
   },
   closure: { type: 'CloseIssue', input: z.object({ whatChanged: text }).strict() },
   reopening: { type: 'ReopenIssue', input: z.object({ reason: text }).strict() },
@@ -365,9 +375,22 @@ export class LearningController {
     ) {
       throw forbidden('Escalating an issue to government is for a steward');
     }
-    const command = { type: step.type, issueId, at: this.now(), ...input } as IssueCommand;
+    // An ask of a statutory body speaks for the consortium: a steward's, of a body the consortium names.
+    const asked = change === 'asks' ? (input as { body: string }).body : null;
+    if (asked !== null) {
+      if (actor.role !== 'steward') throw forbidden('Asking a statutory body is for a steward');
+      if (!isStatutoryBody(this.runtime.consortium, asked))
+        throw badRequest('There is no such statutory body in this consortium', [
+          {
+            field: 'body',
+            reason: `must be one of ${this.runtime.consortium.statutoryBodies.map((b) => b.id).join(', ')}`,
+          },
+        ]);
+    }
+    const withId = asked !== null ? { askId: randomUUID(), ...input } : input;
+    const command = { type: step.type, issueId, at: this.now(), ...withId } as IssueCommand;
     await this.record({ kind: 'issue', id: issueId, command }, actor, req);
-    return { issueId };
+    return { issueId, ...('askId' in withId ? { askId: withId.askId } : {}) };
   }
 
   private record(learning: Learning, actor: Actor, req: Request) {

@@ -23,7 +23,14 @@ export const LEARNING_MIGRATION = `
     countermeasure text, system_change text, what_changed text, raised_by text NOT NULL, raised_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL);`;
 
-export const LEARNING_TABLES = ['learning_records', 'learning_cycles', 'cycle_links', 'issues'];
+/** What the consortium asked of each statutory body, and what became of it. */
+export const ISSUE_ASKS_MIGRATION = `
+  CREATE TABLE {schema}.issue_asks (
+    ask_id text PRIMARY KEY, issue_id text NOT NULL, body text NOT NULL, ask text NOT NULL, asked_at timestamptz NOT NULL,
+    outcome text, response text, answered_at timestamptz);
+  CREATE INDEX issue_asks_body ON {schema}.issue_asks (body, asked_at);`;
+
+export const LEARNING_TABLES = ['learning_records', 'learning_cycles', 'cycle_links', 'issues', 'issue_asks'];
 
 type LearningEvent = LearningCycleEvent | TeamReflectionEvent | IssueEvent;
 
@@ -143,6 +150,22 @@ export async function applyLearning(
         at,
       ]);
       return;
+    case 'IssueAskMade': {
+      const d = event.data;
+      await q(
+        `INSERT INTO ${schema}.issue_asks (ask_id, issue_id, body, ask, asked_at) VALUES ($1, $2, $3, $4, $5)`,
+        [d.askId, d.issueId, d.body, d.ask, d.askedAt],
+      );
+      return;
+    }
+    case 'IssueAskAnswered': {
+      const d = event.data;
+      await q(
+        `UPDATE ${schema}.issue_asks SET outcome = $2, response = $3, answered_at = $4 WHERE ask_id = $1`,
+        [d.askId, d.outcome, d.response, d.answeredAt],
+      );
+      return;
+    }
     case 'IssueEvidenceLinked':
       return;
     case 'IssueClosed':

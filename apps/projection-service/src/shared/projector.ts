@@ -10,6 +10,7 @@ import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messa
 import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
 import { applyLearning } from '../learning/learning-projector';
+import { activityOf, addActivity } from '../place/place-activity';
 import {
   ConsentView,
   JourneyEntry,
@@ -88,6 +89,12 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
       });
     }
   }
+  const rejected = new Set(rejections?.map((r) => r.delivery.event.id));
+  const activity = applied
+    .filter((k) => !rejected.has(k.delivery.event.id))
+    .map((k) => activityOf(k.delivery.event.partner, k.event))
+    .filter((a) => a !== null);
+  await addActivity(em, schema, activity);
   // The checkpoint per partner moves in the same transaction.
   const byPartner = new Map<string, { high: number; count: number }>();
   for (const { delivery } of applied) {
@@ -154,6 +161,8 @@ async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): P
     case 'IssueEvidenceLinked':
     case 'IssueClosed':
     case 'IssueReopened':
+    case 'IssueAskMade':
+    case 'IssueAskAnswered':
       return applyLearning(em, schemaOf(em), ce, event);
     default:
       return unreachable(event);

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
+import { ISSUE_ASKS_MIGRATION, LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
+import { PLACE_ACTIVITY_MIGRATION } from '../place/place-activity';
 
 /**
  * The projection's read models (TypeORM entities). Personal fields stay sealed here exactly as they were in
@@ -148,6 +149,8 @@ export const PROJECTION_MIGRATIONS = [
   LEARNING_MIGRATION,
   // The hash each event carried, so provenance can be digested here and checked against a partner's store.
   `ALTER TABLE {schema}.processed_events ADD COLUMN hash text;`,
+  ISSUE_ASKS_MIGRATION,
+  PLACE_ACTIVITY_MIGRATION,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
@@ -160,4 +163,5 @@ export const DERIVED_TABLES = [
   'referrals',
   'person_summaries',
   ...LEARNING_TABLES,
+  'place_activity',
 ];

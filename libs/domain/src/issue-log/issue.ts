@@ -69,8 +69,23 @@ export type IssueCommand =
       at: string;
     }
   | { type: 'LinkEvidence'; issueId: string; link: EvidenceLink; at: string }
+  /** What the consortium asks of one statutory body about an issue at level 3 or owned by government. */
+  | { type: 'AskStatutoryBody'; issueId: string; askId: string; body: string; ask: string; at: string }
+  /** What the body did about an ask, as the steward learnt it; a later answer replaces an earlier one. */
+  | {
+      type: 'RecordAskOutcome';
+      issueId: string;
+      askId: string;
+      outcome: AskOutcome;
+      response: string;
+      at: string;
+    }
   | { type: 'CloseIssue'; issueId: string; whatChanged: string; at: string }
   | { type: 'ReopenIssue'; issueId: string; reason: string; at: string };
+
+/** What became of an ask of a statutory body. */
+export const ASK_OUTCOMES = ['agreed', 'partly-agreed', 'declined', 'no-response', 'done'] as const;
+export type AskOutcome = (typeof ASK_OUTCOMES)[number];
 
 export type IssueEvent =
   | DomainEvent<
@@ -102,6 +117,21 @@ export type IssueEvent =
       }
     >
   | DomainEvent<'IssueEvidenceLinked', { issueId: string; link: EvidenceLink; linkedAt: string }>
+  | DomainEvent<
+      'IssueAskMade',
+      { issueId: string; askId: string; body: string; ask: string; askedAt: string }
+    >
+  | DomainEvent<
+      'IssueAskAnswered',
+      {
+        issueId: string;
+        askId: string;
+        body: string;
+        outcome: AskOutcome;
+        response: string;
+        answeredAt: string;
+      }
+    >
   | DomainEvent<'IssueClosed', { issueId: string; whatChanged: string; closedAt: string }>
   | DomainEvent<'IssueReopened', { issueId: string; reason: string; reopenedAt: string }>;
 
@@ -116,6 +146,8 @@ export type IssueState =
       owner: IssueOwner;
       /** Evidence already linked, as `kind:ref`. */
       evidence: ReadonlySet<string>;
+      /** Asks made of statutory bodies: ask id to body. */
+      asks: ReadonlyMap<string, string>;
     };
 
 type Issue = Extract<IssueState, { status: IssueStatus }>;
@@ -254,6 +286,40 @@ export const issue: Decider<IssueCommand, IssueEvent, IssueState> = {
           { type: 'IssueEvidenceLinked', data: { issueId: current.issueId, link, linkedAt: command.at } },
         ];
       }
+      case 'AskStatutoryBody': {
+        const current = open(state, command.issueId);
+        if (current.level < 3 && current.owner !== 'government') {
+          refuse(
+            'conflict',
+            `issue ${current.issueId} is at level ${current.level}, owned by ${current.owner}: escalate it to level 3 or to government before asking a statutory body`,
+          );
+        }
+        if (current.asks.has(command.askId)) refuse('conflict', `ask ${command.askId} is already made`);
+        const data = {
+          issueId: current.issueId,
+          askId: text(command.askId, 'askId'),
+          body: text(command.body, 'body'),
+          ask: text(command.ask, 'ask'),
+          askedAt: command.at,
+        };
+        return [{ type: 'IssueAskMade', data }];
+      }
+      case 'RecordAskOutcome': {
+        const current = existing(state, command.issueId);
+        const body = current.asks.get(command.askId);
+        if (body === undefined) {
+          return refuse('not-found', `issue ${current.issueId} has no ask ${command.askId}`, 'askId');
+        }
+        const data = {
+          issueId: current.issueId,
+          askId: command.askId,
+          body,
+          outcome: oneOf(command.outcome, ASK_OUTCOMES, 'outcome'),
+          response: text(command.response, 'response'),
+          answeredAt: command.at,
+        };
+        return [{ type: 'IssueAskAnswered', data }];
+      }
       case 'CloseIssue': {
         const { issueId } = open(state, command.issueId);
         const whatChanged = text(command.whatChanged, 'whatChanged');
@@ -281,6 +347,7 @@ export const issue: Decider<IssueCommand, IssueEvent, IssueState> = {
           level: event.data.level,
           owner: event.data.owner,
           evidence: new Set(event.data.evidence.map(evidenceKey)),
+          asks: new Map(),
         };
       case 'IssueEscalated':
         return state.status === 'none'
@@ -294,8 +361,13 @@ export const issue: Decider<IssueCommand, IssueEvent, IssueState> = {
         return state.status === 'none' ? state : { ...state, status: 'closed' };
       case 'IssueReopened':
         return state.status === 'none' ? state : { ...state, status: 'open' };
+      case 'IssueAskMade':
+        return state.status === 'none'
+          ? state
+          : { ...state, asks: new Map([...state.asks, [event.data.askId, event.data.body]]) };
       case 'IssueCountermeasureSet':
       case 'IssueSystemChangeSet':
+      case 'IssueAskAnswered':
         return state; // the row's answers: history for the views, nothing the rules turn on
       default:
         return unreachable(event);
