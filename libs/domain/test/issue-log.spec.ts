@@ -343,3 +343,155 @@ describe('closing and reopening', () => {
     expect(refusal(given(issue, history).when(escalate))).toEqual(['invalid', 'owner']);
   });
 });
+
+describe('asks of statutory bodies', () => {
+  const toGovernment: Cmd<'EscalateIssue'> = {
+    ...escalate,
+    owner: 'government',
+    reason: 'only the Scottish Government can change the guidance',
+  };
+  const toMacro: Cmd<'EscalateIssue'> = {
+    type: 'EscalateIssue',
+    issueId,
+    level: 3,
+    reason: 'it is national policy',
+    at,
+  };
+  const askBody: Cmd<'AskStatutoryBody'> = {
+    type: 'AskStatutoryBody',
+    issueId,
+    askId: 'a1',
+    body: 'scottish-government',
+    ask: 'change the debt recovery guidance so that recovery starts with a conversation',
+    at,
+  };
+  const asked: IssueEvent = {
+    type: 'IssueAskMade',
+    data: { issueId, askId: 'a1', body: 'scottish-government', ask: askBody.ask, askedAt: at },
+  };
+  const outcome: Cmd<'RecordAskOutcome'> = {
+    type: 'RecordAskOutcome',
+    issueId,
+    askId: 'a1',
+    outcome: 'partly-agreed',
+    response: 'the guidance will be reviewed next year',
+    at: later,
+  };
+  const answered: IssueEvent = {
+    type: 'IssueAskAnswered',
+    data: {
+      issueId,
+      askId: 'a1',
+      body: 'scottish-government',
+      outcome: 'partly-agreed',
+      response: outcome.response,
+      answeredAt: later,
+    },
+  };
+  const macro = historyOf([toMacro], [raised]);
+
+  it('given an issue at level 2 owned by the team or leadership, when a body is asked, then a conflict', () => {
+    const out = given(issue, [raised]).when(askBody);
+    expect(refusal(out)[0]).toBe('conflict');
+    expect((out as DomainError).message).toBe(
+      'issue i1 is at level 2, owned by team: escalate it to level 3 or to government before asking a statutory body',
+    );
+    expect(refusal(given(issue, historyOf([escalate], [raised])).when(askBody))[0]).toBe('conflict');
+  });
+
+  it('given escalated to level 3, when a body is asked, then IssueAskMade', () => {
+    expect(given(issue, macro).when(askBody)).toEqual([asked]);
+  });
+
+  it('given escalated to government (at level 2), when a body is asked, then IssueAskMade', () => {
+    expect(given(issue, historyOf([toGovernment], [raised])).when(askBody)).toEqual([asked]);
+  });
+
+  it('given raised at level 3 or owned by government, a body can be asked without escalating', () => {
+    expect(given(issue, historyOf([{ ...raise, level: 3 }])).when(askBody)).toEqual([asked]);
+    expect(given(issue, historyOf([{ ...raise, level: 1, owner: 'government' }])).when(askBody)).toEqual([
+      asked,
+    ]);
+  });
+
+  it('given an ask, when the same askId is asked again, then a conflict, even of another body', () => {
+    const history = [...macro, asked];
+    const out = given(issue, history).when({ ...askBody, body: 'audit-scotland', ask: 'something else' });
+    expect(refusal(out)[0]).toBe('conflict');
+    expect((out as DomainError).message).toBe('ask a1 is already made');
+    expect(refusal(given(issue, history).when({ ...askBody, askId: ' a1 ' }))[0]).toBe('conflict');
+  });
+
+  it('given an ask, when another askId is asked, then IssueAskMade: an issue can have many asks', () => {
+    expect(given(issue, [...macro, asked]).when({ ...askBody, askId: 'a2', body: 'audit-scotland' })).toEqual(
+      [{ ...asked, data: { ...asked.data, askId: 'a2', body: 'audit-scotland' } }],
+    );
+  });
+
+  it.each([
+    ['askId', { askId: ' ' }],
+    ['body', { body: '' }],
+    ['ask', { ask: '  ' }],
+  ])('refuses an ask with no %s', (field, change) => {
+    expect(refusal(given(issue, macro).when({ ...askBody, ...change }))).toEqual(['invalid', field]);
+  });
+
+  it('given a closed issue, when a body is asked, then a conflict: reopen it first', () => {
+    const out = given(issue, historyOf([closeIssue], macro)).when(askBody);
+    expect(refusal(out)[0]).toBe('conflict');
+    expect((out as DomainError).message).toMatch(/is closed: reopen it/);
+  });
+
+  it.each([askBody, outcome] as IssueCommand[])('given no issue, when $type, then not found', (command) => {
+    expect(refusal(given(issue).when(command))[0]).toBe('not-found');
+  });
+
+  it('given an ask, when its outcome is recorded, then IssueAskAnswered carrying the body asked', () => {
+    expect(given(issue, [...macro, asked]).when(outcome)).toEqual([answered]);
+  });
+
+  it('records a later answer to the same ask', () => {
+    const history = historyOf([outcome], [...macro, asked]);
+    expect(
+      given(issue, history).when({ ...outcome, outcome: 'done', response: 'the guidance changed' }),
+    ).toEqual([
+      { ...answered, data: { ...answered.data, outcome: 'done', response: 'the guidance changed' } },
+    ]);
+  });
+
+  it('given an ask, when an outcome is recorded for an askId not made, then not found on askId', () => {
+    const out = given(issue, [...macro, asked]).when({ ...outcome, askId: 'a2' });
+    expect(refusal(out)).toEqual(['not-found', 'askId']);
+    expect((out as DomainError).message).toBe('issue i1 has no ask a2');
+    expect(refusal(given(issue, macro).when(outcome))).toEqual(['not-found', 'askId']);
+  });
+
+  it.each(['agreed', 'partly-agreed', 'declined', 'no-response', 'done'] as const)(
+    'records the outcome %s',
+    (value) => {
+      const [e] = given(issue, [...macro, asked]).when({ ...outcome, outcome: value }) as IssueEvent[];
+      expect(e).toEqual({ ...answered, data: { ...answered.data, outcome: value } });
+    },
+  );
+
+  it('refuses an outcome not in ASK_OUTCOMES, and an empty response', () => {
+    expect(
+      refusal(given(issue, [...macro, asked]).when({ ...outcome, outcome: 'ignored' as 'declined' })),
+    ).toEqual(['invalid', 'outcome']);
+    expect(refusal(given(issue, [...macro, asked]).when({ ...outcome, response: ' ' }))).toEqual([
+      'invalid',
+      'response',
+    ]);
+  });
+
+  it('given the issue closed, when an outcome is recorded, then IssueAskAnswered: an answer can come after', () => {
+    const history = historyOf([closeIssue], [...macro, asked]);
+    expect(given(issue, history).when(outcome)).toEqual([answered]);
+  });
+
+  it('keeps its asks across a close and a reopen', () => {
+    const history = historyOf([closeIssue, reopen], [...macro, asked]);
+    expect(refusal(given(issue, history).when(askBody))[0]).toBe('conflict');
+    expect(given(issue, history).when(outcome)).toEqual([answered]);
+  });
+});

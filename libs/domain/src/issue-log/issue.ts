@@ -294,10 +294,11 @@ export const issue: Decider<IssueCommand, IssueEvent, IssueState> = {
             `issue ${current.issueId} is at level ${current.level}, owned by ${current.owner}: escalate it to level 3 or to government before asking a statutory body`,
           );
         }
-        if (current.asks.has(command.askId)) refuse('conflict', `ask ${command.askId} is already made`);
+        const askId = text(command.askId, 'askId');
+        if (current.asks.has(askId)) refuse('conflict', `ask ${askId} is already made`);
         const data = {
           issueId: current.issueId,
-          askId: text(command.askId, 'askId'),
+          askId,
           body: text(command.body, 'body'),
           ask: text(command.ask, 'ask'),
           askedAt: command.at,
