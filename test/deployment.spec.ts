@@ -35,6 +35,7 @@ const secret = (n: number) => Buffer.alloc(32, n).toString('base64url');
 const DUMMY_SECRETS = {
   HLS_TOKEN_KEYS: JSON.stringify({ 'fresh-start': secret(1), spartans: secret(2) }),
   HLS_MATCHING_SECRET: secret(3),
+  HLS_EVIDENCE_SIGNING_KEY: secret(4),
 };
 
 function requireCompose(): string {
@@ -49,7 +50,7 @@ function compose(args: string[], secrets: Record<string, string>) {
   const envFile = join(dir, 'empty.env');
   writeFileSync(envFile, '');
   const env: NodeJS.ProcessEnv = { ...process.env, ...secrets };
-  for (const k of ['HLS_TOKEN_KEYS', 'HLS_MATCHING_SECRET', 'POSTGRES_PASSWORD'])
+  for (const k of ['HLS_TOKEN_KEYS', 'HLS_MATCHING_SECRET', 'HLS_EVIDENCE_SIGNING_KEY', 'POSTGRES_PASSWORD'])
     if (!(k in secrets)) delete env[k];
   try {
     return spawnSync(bin, ['-f', COMPOSE_FILE, '--env-file', envFile, ...args], {

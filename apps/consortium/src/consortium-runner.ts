@@ -3,6 +3,8 @@ import { brokersFromEnv, InProcessBus, KafkaBus, MessageBus } from '@app/messagi
 import { Clock, createPool, startEmbeddedPostgres, TokenKeys } from '@app/platform';
 import { PostgresKeyStore } from '@app/privacy';
 import { RunningPartnerService, startPartnerService } from '../../partner-service/src/partner-service';
+import { generateSigningKey } from '../../projection-service/src/evidence/signing';
+import { WebhookOptions } from '../../projection-service/src/feeds/webhooks';
 import {
   RunningProjectionService,
   startProjectionService,
@@ -23,6 +25,8 @@ export interface ConsortiumOptions {
   basePort?: number;
   host?: string;
   clock?: Clock;
+  /** Webhook retry timing (tests shorten it). */
+  webhooks?: WebhookOptions;
 }
 
 export interface RunningConsortium {
@@ -57,8 +61,13 @@ export async function startConsortium(o: ConsortiumOptions): Promise<RunningCons
   const basePort = o.basePort ?? 0;
   const portFor = (i: number) => (basePort === 0 ? 0 : basePort + i);
 
-  // The projection subscribes first, so that in process nothing is published before it listens.
+  // The projection subscribes first, so that in process nothing is published before it listens; it learns
+  // the partners' addresses (to check evidence against their logs) as they start.
+  const partnerUrls: Record<string, string> = {};
   const projection = await startProjectionService({
+    evidenceSigningKey: o.secrets.evidenceSigningKey ?? generateSigningKey(),
+    partnerUrls,
+    webhooks: o.webhooks,
     consortium: o.consortium,
     databaseUrl,
     schema: schemaOf('projection'),
@@ -87,6 +96,7 @@ export async function startConsortium(o: ConsortiumOptions): Promise<RunningCons
         clock: o.clock,
       }),
     );
+    partnerUrls[p.id] = partners.get(p.id)?.url as string;
   }
   return {
     consortium: o.consortium,

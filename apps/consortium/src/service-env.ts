@@ -1,7 +1,8 @@
+import { createPrivateKey } from 'node:crypto';
 import { Consortium, loadConsortium } from '@app/consortium';
 import { brokersFromEnv } from '@app/messaging';
 import { checkSchemaName } from '@app/platform';
-import { organisationsOf } from './secrets';
+import { organisationsOf, signingKeyFrom } from './secrets';
 
 /**
  * Settings for one service run on its own (the distributed deployment: docker-compose.yml), read from the
@@ -113,6 +114,39 @@ export class ServiceEnv {
         `HLS_TOKEN_KEYS has no key for ${missing.join(', ')}: their users cannot sign in here`,
       );
     return keys;
+  }
+
+  /** HLS_EVIDENCE_SIGNING_KEY: the Ed25519 key (PKCS #8 PEM, or base64 of it) that signs evidence packs. */
+  evidenceSigningKey(): string {
+    const key = signingKeyFrom(
+      this.required(
+        'HLS_EVIDENCE_SIGNING_KEY',
+        'the Ed25519 private key (PKCS #8 PEM, or base64 of the PEM) that signs evidence packs',
+      ),
+    );
+    try {
+      if (key) createPrivateKey(key);
+    } catch (e) {
+      this.problem(`HLS_EVIDENCE_SIGNING_KEY is not a private key (${(e as Error).message})`);
+    }
+    return key ?? '';
+  }
+
+  /** HLS_PARTNER_URLS: a JSON object from partner id to the address of its service. */
+  partnerUrls(consortium: Consortium | null): Record<string, string> {
+    const raw = this.required(
+      'HLS_PARTNER_URLS',
+      'JSON from partner id to its service address, e.g. {"fresh-start":"http://fresh-start:3000"}',
+    );
+    let urls: Record<string, string> = {};
+    try {
+      urls = raw ? JSON.parse(raw) : {};
+    } catch (e) {
+      this.problem(`HLS_PARTNER_URLS is not JSON (${(e as Error).message})`);
+    }
+    const missing = (consortium?.partners ?? []).map((p) => p.id).filter((p) => typeof urls[p] !== 'string');
+    if (raw && missing.length) this.problem(`HLS_PARTNER_URLS has no address for ${missing.join(', ')}`);
+    return urls;
   }
 
   /** HLS_MATCHING_SECRET: the base64url secret of the keyed hash that matches a person across partners. */

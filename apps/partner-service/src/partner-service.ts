@@ -9,6 +9,7 @@ import { Pool } from 'pg';
 import { PartnerApiDescriptionController } from './api-description';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
 import { LearningController, RecordLearningHandler } from './learning/learning';
+import { LogController } from './log/log.controller';
 import { ActOnJourneyHandler, PeopleController, RegisterPersonHandler } from './people/people';
 import { followReferrals } from './referrals/referral-intake';
 import {
@@ -67,6 +68,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
     imports: [CqrsModule.forRoot()],
     controllers: [
       LearningController,
+      LogController,
       HealthController,
       PartnerApiDescriptionController,
       PeopleController,

@@ -13,6 +13,8 @@ import { startProjectionService } from './projection-service';
  *   KEY_SERVICE_DATABASE_URL   the key service's PostgreSQL; KEY_SERVICE_SCHEMA, default key_service
  *   KAFKA_BROKERS              a comma list (or KAFKA_BROKERS_FILE)
  *   HLS_TOKEN_KEYS             JSON: organisation id -> base64url token signing key
+ *   HLS_EVIDENCE_SIGNING_KEY   the Ed25519 key that signs evidence packs (PKCS #8 PEM, or base64 of it)
+ *   HLS_PARTNER_URLS           JSON: partner id -> its service's address (evidence is checked against them)
  *   PROJECTION_GROUP           the consumer group, default <consortium id>.projection
  *   PORT (3000), HOST (0.0.0.0), HLS_CONSORTIUM_FILE (default consortium/north-edinburgh.json)
  */
@@ -28,6 +30,8 @@ export async function startProjectionFromEnv(env: NodeJS.ProcessEnv = process.en
   const keySchema = e.schema('KEY_SERVICE_SCHEMA', 'key_service');
   const brokers = e.kafkaBrokers();
   const tokenKeys = e.tokenKeys(consortium);
+  const evidenceSigningKey = e.evidenceSigningKey();
+  const partnerUrls = e.partnerUrls(consortium);
   const groupId = e.optional('PROJECTION_GROUP', `${consortium?.id ?? 'consortium'}.projection`);
   const port = e.port();
   const host = e.host();
@@ -57,6 +61,8 @@ export async function startProjectionFromEnv(env: NodeJS.ProcessEnv = process.en
       port,
       host,
       groupId,
+      evidenceSigningKey,
+      partnerUrls,
     });
     console.log(
       `projection-service of ${consortium.id} is up at ${service.url} (bound to ${host}); ` +

@@ -1,9 +1,11 @@
 import { Consortium } from '@app/consortium';
+import { commandProblems, PostgresEventStore } from '@app/event-store';
 import { allTopics, MessageBus } from '@app/messaging';
 import {
   authProviders,
   Clock,
   checkSchemaName,
+  createPool,
   HealthController,
   listen,
   migrate,
@@ -15,6 +17,13 @@ import { Module } from '@nestjs/common';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { ProjectionApiDescriptionController } from './api-description';
+import { EvidencePacks } from './evidence/evidence-packs';
+import { EVIDENCE, EvidencePacksController, EvidenceRuntime } from './evidence/evidence-packs.controller';
+import { PdfPrinter } from './evidence/pack-formats';
+import { HttpPartnerLogs } from './evidence/partner-logs';
+import { EvidenceSigner } from './evidence/signing';
+import { FeedsController, WEBHOOKS } from './feeds/feeds.controller';
+import { WebhookDispatcher, WebhookOptions } from './feeds/webhooks';
 import { JourneysController } from './journeys/journeys.controller';
 import { LearningController } from './learning/learning.controller';
 import { PlaceController } from './place/place.controller';
@@ -36,6 +45,13 @@ export interface ProjectionServiceOptions {
   clock?: Clock;
   /** The consumer group; instances with the same one share the partitions. */
   groupId?: string;
+  /** The consortium's Ed25519 key (PKCS #8 PEM) that signs evidence packs. */
+  evidenceSigningKey: string;
+  /** Where each partner's service answers, to check packs against the partners' own logs. Read when used. */
+  partnerUrls: Record<string, string>;
+  /** The schema of the consortium's own event store (evidence packs); default `<schema>_evidence`. */
+  evidenceSchema?: string;
+  webhooks?: WebhookOptions;
 }
 
 export interface RunningProjectionService {
@@ -43,6 +59,8 @@ export interface RunningProjectionService {
   dataSource: DataSource;
   /** Empties the read models and builds them again from the first event on every topic. */
   rebuild(): Promise<void>;
+  evidence: EvidencePacks;
+  webhooks: WebhookDispatcher;
   /** Ends retention now, as the daily sweep does. */
   sweepRetention(): Promise<SweepResult>;
   stop(): Promise<void>;
@@ -77,6 +95,26 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
     keys: o.keys,
     clock: o.clock ?? systemClock,
   };
+  const evidencePool = createPool(o.databaseUrl, 4);
+  const evidenceStore = await PostgresEventStore.open({
+    pool: evidencePool,
+    schema: checkSchemaName(o.evidenceSchema ?? `${o.schema}_evidence`),
+  });
+  const packs = new EvidencePacks(
+    runtime,
+    evidenceStore,
+    new EvidenceSigner(o.evidenceSigningKey),
+    new HttpPartnerLogs(o.partnerUrls, o.tokenKeys, o.consortium.id),
+  );
+  const evidence: EvidenceRuntime = { packs, printer: new PdfPrinter() };
+  const webhooks = new WebhookDispatcher(
+    evidenceStore,
+    packs,
+    dataSource,
+    o.schema,
+    runtime.clock,
+    o.webhooks,
+  );
 
   @Module({
     controllers: [
@@ -86,8 +124,15 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
       ProjectionApiDescriptionController,
       JourneysController,
       ReferralInboxController,
+      EvidencePacksController,
+      FeedsController,
     ],
-    providers: [{ provide: PROJECTION_RUNTIME, useValue: runtime }, ...authProviders(o.tokenKeys)],
+    providers: [
+      { provide: PROJECTION_RUNTIME, useValue: runtime },
+      { provide: EVIDENCE, useValue: evidence },
+      { provide: WEBHOOKS, useValue: webhooks },
+      ...authProviders(o.tokenKeys),
+    ],
   })
   class ProjectionModule {}
 
@@ -101,19 +146,27 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   const stopRetention = scheduleRetention(() =>
     sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now()),
   );
+  webhooks.start();
   const { app, url } = await listen(ProjectionModule, {
     port: o.port ?? 0,
     host: o.host,
     name: 'projection',
+    problems: [commandProblems],
   });
   return {
     url,
     dataSource,
     rebuild: () => consumer.rebuild(),
+    evidence: packs,
+    webhooks,
     sweepRetention: () => sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now()),
     async stop() {
       stopRetention();
+      await webhooks.stop();
       await consumer.stop();
+      await evidence.printer.close();
+      await evidenceStore.close();
+      await evidencePool.end();
       await app.close();
       await dataSource.destroy();
     },

@@ -1,6 +1,7 @@
 export * from './catalogue';
 export * from './consent/consent';
 export * from './evidence/disclosure-control';
+export * from './evidence/evidence-pack';
 export * from './issue-log/issue';
 export * from './learning-cycles/learning-cycle';
 export * from './learning-cycles/team-reflection';

@@ -1,2 +1,4 @@
+export * from './command-problems';
+export * from './decide-and-append';
 export * from './event-store.port';
 export * from './postgres-event-store';

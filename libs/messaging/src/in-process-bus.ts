@@ -60,6 +60,10 @@ export class InProcessBus implements MessageBus {
     );
   }
 
+  async readDeadLetters(): Promise<DeadLetter[]> {
+    return parseDeadLetters(this.log.filter((m) => m.topic === deadLetterTopic(this.consortiumId)));
+  }
+
   async close(): Promise<void> {
     this.groups.clear();
   }

@@ -1,4 +1,5 @@
 export * from './cloud-event';
+export * from './dead-letters';
 export * from './decode';
 export * from './in-process-bus';
 export * from './kafka-bus';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UnavailableError } from '@app/platform';
 import { Consumer, Kafka, logLevel, Producer } from 'kafkajs';
@@ -91,6 +92,68 @@ export class KafkaBus implements MessageBus {
   ): Promise<Subscription> {
     const topics = [deadLetterTopic(this.options.consortiumId)];
     return this.join({ groupId, topics, fromBeginning: true }, (raw) => handler(parseDeadLetters(raw)));
+  }
+
+  /**
+   * Reads the dead-letter topic from its first message to where it ends now, in a throwaway group that
+   * commits nothing, so listing the dead letters moves no consumer's place.
+   */
+  async readDeadLetters(timeoutMs = 30000): Promise<DeadLetter[]> {
+    const topic = deadLetterTopic(this.options.consortiumId);
+    await this.ensureTopics([topic]);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    // Each partition's end (the offset after its last message) as it is now; an empty one is already read.
+    const pending = new Map(
+      ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]),
+    );
+    const end = new Map(pending);
+    const raw: RawMessage[] = [];
+    if (pending.size === 0) return [];
+    const consumer = this.kafka.consumer({
+      groupId: `${this.options.clientId}.dead-letter-reader.${randomUUID()}`,
+      maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new UnavailableError('Kafka did not hand over the dead letters in time')),
+          timeoutMs,
+        );
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const until = end.get(batch.partition) ?? 0;
+              for (const m of batch.messages) {
+                if (Number(m.offset) >= until || !pending.has(batch.partition)) continue;
+                raw.push({
+                  topic,
+                  partition: batch.partition,
+                  offset: m.offset,
+                  key: m.key?.toString() ?? '',
+                  payload: m.value?.toString() ?? '',
+                });
+                if (Number(m.offset) + 1 >= until) pending.delete(batch.partition);
+              }
+              if (pending.size === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    raw.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+    return parseDeadLetters(raw);
   }
 
   /** A consumer in a group: a partition's batch is taken whole before its offset is committed. */

@@ -59,6 +59,8 @@ export interface MessageBus {
     groupId: string,
     handler: (letters: DeadLetter[]) => Promise<void>,
   ): Promise<Subscription>;
+  /** Every dead letter on the dead-letter topic now, oldest first per partition (see listDeadLetters). */
+  readDeadLetters(): Promise<DeadLetter[]>;
   /** Puts messages on a topic as they are: how dead letters are replayed, and how tests bring poison. */
   publishRaw(messages: { topic: string; key: string; payload: string }[]): Promise<void>;
   close(): Promise<void>;

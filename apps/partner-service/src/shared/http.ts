@@ -1,38 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { DomainError, RefusalKind } from '@app/domain';
-import { WrongExpectedVersionError } from '@app/event-store';
+import { commandProblems } from '@app/event-store';
 import { Actor, forbidden, Problem, ProblemMapper } from '@app/platform';
 import { PersonErasedError, RetentionEndedError, UnknownPersonError } from '@app/privacy';
 import { Request } from 'express';
 import { z } from 'zod';
 import { PartnerRuntime } from './partner-runtime';
 
-const STATUS: Record<RefusalKind, [number, string]> = {
-  invalid: [400, 'Bad request'],
-  'not-found': [404, 'Not found'],
-  conflict: [409, 'Conflict'],
-  forbidden: [403, 'Forbidden'],
-  gone: [410, 'Gone'],
-};
-
 /** How the partner service's own errors read as problems. */
 export const partnerProblems: ProblemMapper = (e) => {
-  if (e instanceof DomainError) {
-    const [status, title] = STATUS[e.kind];
-    return new Problem(
-      status,
-      title,
-      e.message,
-      e.field ? [{ field: e.field, reason: e.message }] : undefined,
-    );
-  }
-  if (e instanceof WrongExpectedVersionError) {
-    return new Problem(
-      409,
-      'Conflict',
-      'Someone else changed this record at the same moment; reload it and try again',
-    );
-  }
+  const refused = commandProblems(e);
+  if (refused) return refused;
   if (e instanceof PersonErasedError) return new Problem(410, 'Gone', e.message);
   if (e instanceof UnknownPersonError) return new Problem(404, 'Not found', e.message);
   if (e instanceof RetentionEndedError) return new Problem(409, 'Conflict', e.message);

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { Decider, EVENT_SCHEMA_VERSIONS, fold, PlatformEvent } from '@app/domain';
+import { Decider, EVENT_SCHEMA_VERSIONS, PlatformEvent } from '@app/domain';
+import { decideAndAppend, loadStream } from '@app/event-store';
 import { Actor } from '@app/platform';
 import { PersonErasedError } from '@app/privacy';
 import { PartnerRuntime } from './partner-runtime';
@@ -25,50 +25,28 @@ export async function runCommand<C, E extends PlatformEvent, S>(
   command: C,
   ctx: CommandContext,
 ): Promise<{ events: E[]; version: number }> {
-  const { state, version: current } = await load(runtime, decider, streamId);
-  const events = decider.decide(command, state);
-  // Nothing more is recorded about a person who was erased at their request.
-  const recordsMore = events.some((e) => e.type !== 'PersonErased'); // recording the erasure itself is allowed
-  if (decider.scale === 'person' && recordsMore && (await runtime.keys.isErased(subject))) {
-    throw new PersonErasedError(subject);
-  }
-  if (events.length === 0) return { events, version: current };
   const occurredAt = runtime.clock.now().toISOString();
-  const { version } = await runtime.store.append(
-    streamId,
-    current === -1 ? 'no_stream' : current,
-    events.map((e) => ({
-      id: randomUUID(),
-      type: e.type,
-      schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
-      data: e.data,
-      metadata: {
-        partner: runtime.partnerId,
-        scale: decider.scaleOf?.(e) ?? decider.scale,
-        actor: ctx.actor.userId,
-        correlationId: ctx.correlationId,
-        ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
-        subject,
-        occurredAt,
-      },
-    })),
-  );
-  runtime.appended();
-  return { events, version };
-}
-
-/** A stream's current state and version (-1 for none), folded from its events. */
-async function load<E extends PlatformEvent, S>(
-  runtime: PartnerRuntime,
-  decider: Pick<Decider<never, E, S>, 'evolve' | 'initialState'>,
-  streamId: string,
-): Promise<{ state: S; version: number }> {
-  const history = await runtime.store.readStream(streamId);
-  const state = fold(
-    decider,
-    history.map((e) => ({ type: e.type, data: e.data }) as E),
-  );
-  return { state, version: history.length ? history[history.length - 1].version : -1 };
+  const result = await decideAndAppend(runtime.store, decider, streamId, command, {
+    schemaVersion: (type) => EVENT_SCHEMA_VERSIONS[type],
+    metadata: (e) => ({
+      partner: runtime.partnerId,
+      scale: decider.scaleOf?.(e) ?? decider.scale,
+      actor: ctx.actor.userId,
+      correlationId: ctx.correlationId,
+      ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
+      subject,
+      occurredAt,
+    }),
+    // Nothing more is recorded about a person who was erased at their request (recording the erasure is).
+    async check(events) {
+      const recordsMore = events.some((e) => e.type !== 'PersonErased');
+      if (decider.scale === 'person' && recordsMore && (await runtime.keys.isErased(subject))) {
+        throw new PersonErasedError(subject);
+      }
+    },
+  });
+  if (result.events.length) runtime.appended();
+  return result;
 }
 
 /** A stream's current state, for a handler that must look before it decides what to run. */
@@ -77,5 +55,5 @@ export async function loadState<E extends PlatformEvent, S>(
   decider: Pick<Decider<never, E, S>, 'evolve' | 'initialState'>,
   streamId: string,
 ): Promise<S> {
-  return (await load(runtime, decider, streamId)).state;
+  return (await loadStream(runtime.store, decider, streamId)).state;
 }

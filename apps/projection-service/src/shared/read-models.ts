@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { WEBHOOK_MIGRATION } from '../feeds/webhooks';
 import { ISSUE_ASKS_MIGRATION, LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
 import { PLACE_ACTIVITY_MIGRATION } from '../place/place-activity';
 
@@ -151,6 +152,7 @@ export const PROJECTION_MIGRATIONS = [
   `ALTER TABLE {schema}.processed_events ADD COLUMN hash text;`,
   ISSUE_ASKS_MIGRATION,
   PLACE_ACTIVITY_MIGRATION,
+  WEBHOOK_MIGRATION,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */

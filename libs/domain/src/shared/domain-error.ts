@@ -21,3 +21,12 @@ export const refuse = (kind: RefusalKind, message: string, field?: string): neve
 export function unreachable(x: never): never {
   throw new Error(`Unhandled case: ${JSON.stringify(x)}`);
 }
+
+/** The HTTP status and title each kind of refusal is answered with, wherever a command is served. */
+export const REFUSAL_STATUS: Record<RefusalKind, [number, string]> = {
+  invalid: [400, 'Bad request'],
+  'not-found': [404, 'Not found'],
+  conflict: [409, 'Conflict'],
+  forbidden: [403, 'Forbidden'],
+  gone: [410, 'Gone'],
+};

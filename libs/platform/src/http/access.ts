@@ -44,6 +44,32 @@ export const ACCESS_RULES = {
     roles: ['steward'],
     scope: 'aggregates across the place for a period; never a person, nor a count that identifies one',
   },
+  'log.verify': {
+    roles: ['steward', 'statutory-reader', 'consortium-admin'],
+    scope: "digests and event positions of a partner's log; nothing personal",
+  },
+  'evidence.compose': {
+    roles: ['steward'],
+    scope:
+      'a pack for any statutory body of the consortium; case studies only of people who consented to one',
+  },
+  'evidence.approve': {
+    roles: ['steward'],
+    scope: "approves or declines for the steward's own partner, once",
+  },
+  'evidence.publish': { roles: ['steward'], scope: 'a pack the consortium rule has approved' },
+  'evidence.read': {
+    roles: ['steward', 'statutory-reader'],
+    scope: 'stewards: every pack; a statutory body: the packs published to it',
+  },
+  'feed.read': {
+    roles: ['statutory-reader', 'consortium-admin'],
+    scope: "a statutory body's own feed only",
+  },
+  'feed.manage': {
+    roles: ['statutory-reader', 'consortium-admin'],
+    scope: "a statutory body's own webhook and deliveries only",
+  },
 } as const satisfies Record<string, { roles: readonly Role[]; scope: string }>;
 
 export type Action = keyof typeof ACCESS_RULES;
