@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { Consortium, loadConsortium } from '@app/consortium';
 import { InProcessBus } from '@app/messaging';
 import { Actor, Role, TokenKeys } from '@app/platform';
-import { RunningConsortium, startConsortium } from '../../apps/consortium/src/consortium-runner';
+import {
+  ConsortiumOptions,
+  RunningConsortium,
+  startConsortium,
+} from '../../apps/consortium/src/consortium-runner';
 import { organisationsOf } from '../../apps/consortium/src/secrets';
 import { DERIVED_TABLES } from '../../apps/projection-service/src/shared/read-models';
 import { eventually, harnessState, testBus, uniqueSchema } from './index';
@@ -16,6 +20,7 @@ export type TestSetting = 'real' | 'embedded';
 export async function startTestConsortium(
   setting: TestSetting = 'real',
   overrides: Partial<Consortium> = {},
+  options: Pick<ConsortiumOptions, 'webhooks' | 'clock'> = {},
 ): Promise<RunningConsortium> {
   const consortium = loadConsortium();
   // A consortium id of its own keeps this run's topics apart from any other on the shared mock cluster.
@@ -29,6 +34,7 @@ export async function startTestConsortium(
     databaseUrl: setting === 'real' ? harnessState().databaseUrl : harnessState().embeddedUrl,
     bus: setting === 'real' ? testBus(isolated.id) : new InProcessBus(isolated.id),
     schemaPrefix: `${uniqueSchema('c')}_`,
+    ...options,
   });
 }
 
