@@ -155,6 +155,13 @@ export function partnerRoutes(runtime: PartnerRuntime): RouteDoc[] {
         success: [201, 'Recorded'],
       }),
     ),
+    {
+      method: 'get',
+      path: '/log/verification',
+      action: 'log.verify',
+      summary: 'What a range of this partner’s log digests to, and any event altered since (query: from, to)',
+      success: [200, 'The range’s digest and altered positions'],
+    },
   ];
 }
 

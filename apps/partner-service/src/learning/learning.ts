@@ -148,7 +148,9 @@ export const ISSUE_CHANGES = {
   },
   asks: {
     type: 'AskStatutoryBody',
-    input: z.object({ body: z.string().trim().min(1, 'name the statutory body').max(60), ask: text }).strict(),
+    input: z
+      .object({ body: z.string().trim().min(1, 'name the statutory body').max(60), ask: text })
+      .strict(),
   },
   'ask-outcomes': {
     type: 'RecordAskOutcome',

@@ -13,7 +13,7 @@ export interface EvidenceRuntime {
 }
 
 const text = z.string().trim().min(1, 'must not be empty').max(5000, 'must be at most 5000 characters');
-const composeInput = z
+export const composeInput = z
   .object({
     body: z.string().min(1, 'name the statutory body the pack is for'),
     period: z.unknown(),
@@ -37,7 +37,7 @@ const composeInput = z
   })
   .strict();
 const packIdSchema = z.string().uuid('is not an evidence pack id');
-const declineInput = z.object({ reason: text }).strict();
+export const declineInput = z.object({ reason: text }).strict();
 
 /**
  * Evidence packs for statutory bodies: a steward composes one for a body and a period, the other partners'

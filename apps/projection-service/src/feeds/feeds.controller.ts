@@ -15,7 +15,7 @@ const feedQuery = z
   .strict();
 
 // HTTPS anywhere; plain HTTP only to this machine (for a body's own test receiver).
-const webhookInput = z
+export const webhookInput = z
   .object({
     url: z
       .string()

@@ -4,7 +4,7 @@ import { ACCESS_RULES, Action } from './access';
 
 /** One route as the API description tells it: the controllers and this table are checked against each other. */
 export interface RouteDoc {
-  method: 'get' | 'post' | 'put';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** OpenAPI style: /people/{personRef}/consents */
   path: string;
   action: Action | 'public';
