@@ -41,6 +41,12 @@ ENV APP=${APP} \
     HLS_DATA_DIR=/data \
     HLS_CONSORTIUM_FILE=/app/consortium/north-edinburgh.json
 WORKDIR /app
+# The projection service prints evidence packs to PDF with Chromium (Debian's package); other apps need none.
+RUN if [ "$APP" = "projection-service" ] || [ "$APP" = "consortium" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends chromium fonts-liberation && \
+      rm -rf /var/lib/apt/lists/*; \
+    fi
+ENV CHROMIUM_PATH=/usr/bin/chromium
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
