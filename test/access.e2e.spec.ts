@@ -194,6 +194,12 @@ interface Fixtures {
   /** A learning cycle (its purpose set) and an issue in Fresh Start's issue log. */
   cycleId: string;
   issueId: string;
+  /** An evidence pack for NHS Lothian, composed at Fresh Start, approved by every partner and published. */
+  packId: string;
+  /** One of its tables, as its CSV is named (`<table id>.csv`). */
+  packTable: string;
+  /** The delivery of that pack to NHS Lothian's webhook, which nothing answers. */
+  deliveryId: string;
 }
 
 interface Endpoint {
@@ -211,6 +217,11 @@ interface Endpoint {
 }
 
 const anHourAgo = () => new Date(Date.now() - 3600_000).toISOString();
+const daysAgo = (days: number) => new Date(Date.now() - days * 86400_000).toISOString().slice(0, 10);
+/** A period for an evidence pack: the thirty days to yesterday (a pack's period cannot end in the future). */
+const aPackPeriod = () => ({ from: daysAgo(30), to: daysAgo(1) });
+/** An id no pack has: the guard decides on the role before the route looks the pack up. */
+const NO_SUCH_PACK = '00000000-0000-4000-8000-000000000000';
 const anIssue = (description: string) => ({
   description,
   level: 1,
@@ -485,6 +496,123 @@ const ENDPOINTS: Endpoint[] = [
       allowed: { worker: 200, steward: 200, 'statutory-reader': 200 },
     }),
   ),
+  {
+    action: 'log.verify',
+    service: 'partner',
+    method: 'GET',
+    path: '/log/verification',
+    home: 'fresh-start',
+    request: () => ({ path: '/log/verification?from=1&to=100000' }),
+    allowed: { steward: 200, 'statutory-reader': 200, 'consortium-admin': 200 },
+  },
+  {
+    action: 'evidence.compose',
+    service: 'projection',
+    method: 'POST',
+    path: '/evidence-packs',
+    home: 'fresh-start',
+    request: () => ({ path: '/evidence-packs', body: { body: 'nhs-lothian', period: aPackPeriod() } }),
+    allowed: { steward: 201 },
+  },
+  // Approving, declining and publishing a pack there is not: the role is checked first, then 404.
+  {
+    action: 'evidence.approve',
+    service: 'projection',
+    method: 'POST',
+    path: '/evidence-packs/{packId}/approval',
+    home: 'spartans',
+    request: () => ({ path: `/evidence-packs/${NO_SUCH_PACK}/approval` }),
+    allowed: { steward: 404 },
+  },
+  {
+    action: 'evidence.approve',
+    service: 'projection',
+    method: 'POST',
+    path: '/evidence-packs/{packId}/declination',
+    home: 'spartans',
+    request: () => ({
+      path: `/evidence-packs/${NO_SUCH_PACK}/declination`,
+      body: { reason: 'The referral table needs last month too' },
+    }),
+    allowed: { steward: 404 },
+  },
+  {
+    action: 'evidence.publish',
+    service: 'projection',
+    method: 'POST',
+    path: '/evidence-packs/{packId}/publication',
+    home: 'fresh-start',
+    request: () => ({ path: `/evidence-packs/${NO_SUCH_PACK}/publication` }),
+    allowed: { steward: 404 },
+  },
+  ...(
+    [
+      ['/evidence-packs', () => '/evidence-packs'],
+      ['/evidence-packs/{packId}', (f) => `/evidence-packs/${f.packId}`],
+      ['/evidence-packs/{packId}/pack.html', (f) => `/evidence-packs/${f.packId}/pack.html`],
+      ['/evidence-packs/{packId}/pack.pdf', (f) => `/evidence-packs/${f.packId}/pack.pdf`],
+      ['/evidence-packs/{packId}/tables/{table}', (f) => `/evidence-packs/${f.packId}/tables/${f.packTable}`],
+      ['/evidence-packs/{packId}/verification', (f) => `/evidence-packs/${f.packId}/verification`],
+    ] as [string, (f: Fixtures) => string][]
+  ).map(
+    ([path, to]): Endpoint => ({
+      action: 'evidence.read',
+      service: 'projection',
+      method: 'GET',
+      path,
+      // A Spartans steward reads a pack Fresh Start composed; NHS Lothian reads the pack published to it.
+      home: 'spartans',
+      request: (f) => ({ path: to(f) }),
+      allowed: { steward: 200, 'statutory-reader': 200 },
+    }),
+  ),
+  {
+    action: 'feed.read',
+    service: 'projection',
+    method: 'GET',
+    path: '/feeds/{body}',
+    home: 'fresh-start',
+    request: () => ({ path: '/feeds/nhs-lothian' }),
+    allowed: { 'statutory-reader': 200, 'consortium-admin': 200 },
+  },
+  {
+    action: 'feed.manage',
+    service: 'projection',
+    method: 'GET',
+    path: '/feeds/{body}/webhook',
+    home: 'fresh-start',
+    request: () => ({ path: '/feeds/nhs-lothian/webhook' }),
+    allowed: { 'statutory-reader': 200, 'consortium-admin': 200 },
+  },
+  {
+    action: 'feed.manage',
+    service: 'projection',
+    method: 'PUT',
+    path: '/feeds/{body}/webhook',
+    home: 'fresh-start',
+    request: () => ({ path: '/feeds/nhs-lothian/webhook', body: { url: 'http://127.0.0.1:9/hls-webhook' } }),
+    allowed: { 'statutory-reader': 200, 'consortium-admin': 200 },
+  },
+  {
+    action: 'feed.manage',
+    service: 'projection',
+    method: 'DELETE',
+    path: '/feeds/{body}/webhook',
+    home: 'fresh-start',
+    // The fixtures set a webhook for NHS Lothian and for the Council: NHS Lothian removes its own, the
+    // administrator the Council's.
+    request: (_, role) => ({ path: `/feeds/${role === 'statutory-reader' ? 'nhs-lothian' : 'cec'}/webhook` }),
+    allowed: { 'statutory-reader': 204, 'consortium-admin': 204 },
+  },
+  {
+    action: 'feed.manage',
+    service: 'projection',
+    method: 'POST',
+    path: '/feeds/{body}/deliveries/{deliveryId}/replay',
+    home: 'fresh-start',
+    request: (f) => ({ path: `/feeds/nhs-lothian/deliveries/${f.deliveryId}/replay` }),
+    allowed: { 'statutory-reader': 202, 'consortium-admin': 202 },
+  },
 ];
 
 interface Cell {
@@ -626,6 +754,45 @@ describe('every action as every role, over HTTP', () => {
         }, `${path} in the projection`).catch(() => undefined),
       ),
     );
+    // A webhook for NHS Lothian and for the Council (nothing listens there: the delivery stays undelivered, to
+    // be replayed); then an evidence pack for NHS Lothian, composed at Fresh Start, approved by every other
+    // partner (the consortium's rule) and published, which makes a delivery to NHS Lothian's webhook.
+    const admin = await token(`${c.consortium.id}-admin`, 'consortium-admin');
+    for (const body of ['nhs-lothian', 'cec']) {
+      const r = await api(c.projection.url, 'PUT', `/feeds/${body}/webhook`, admin, {
+        url: `http://127.0.0.1:9/${body}`,
+      });
+      if (r.status !== 200) throw new Error(`a webhook for ${body}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const steward = (partnerId: string) => token(partnerId, 'steward');
+    const packId = created(
+      await api(c.projection.url, 'POST', '/evidence-packs', await steward('fresh-start'), {
+        body: 'nhs-lothian',
+        period: aPackPeriod(),
+      }),
+      'an evidence pack',
+    ).packId as string;
+    for (const partnerId of ['move-on', 'north-edinburgh-arts', 'spartans'])
+      created(
+        await api(c.projection.url, 'POST', `/evidence-packs/${packId}/approval`, await steward(partnerId)),
+        `${partnerId}'s approval of the pack`,
+      );
+    const published = created(
+      await api(
+        c.projection.url,
+        'POST',
+        `/evidence-packs/${packId}/publication`,
+        await steward('fresh-start'),
+      ),
+      'publishing the pack',
+    );
+    const [table] = (published.contents as { tables: { id: string }[] }).tables;
+    const deliveryId = await eventually(async () => {
+      const r = await api(c.projection.url, 'GET', '/feeds/nhs-lothian/webhook', admin);
+      return (r.body.deliveries as { deliveryId: string; packId: string }[] | undefined)?.find(
+        (d) => d.packId === packId,
+      )?.deliveryId;
+    }, 'the delivery of the pack to NHS Lothian’s webhook');
     f = {
       personRef,
       withdrawableConsentId: withdrawable.consentId as string,
@@ -635,6 +802,9 @@ describe('every action as every role, over HTTP', () => {
       toMove,
       cycleId,
       issueId,
+      packId,
+      packTable: `${table.id}.csv`,
+      deliveryId,
     };
   }, 60000);
   afterAll(() => c?.stop());
