@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { isRecoverable, PublishedTable, recoverAcrossPacks } from '@app/domain';
 import { RunningConsortium } from '../apps/consortium/src/consortium-runner';
+import { verifyPackCommand } from '../scripts/verify-pack';
 import { api, settled, startTestConsortium, tokenFor } from './harness/consortium';
 import { eventually } from './harness/index';
 
@@ -112,6 +113,27 @@ describe('evidence packs for statutory bodies', () => {
     await settled(c);
   }, 120_000);
   afterAll(() => c?.stop());
+
+  /** The command-line check, as a body's analyst would run it: the exit status says whether the pack is intact. */
+  const verifyByCommand = async (bearer: string) => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const partners = [...c.partners].flatMap(([id, p]) => ['--partner', `${id}=${p.url}`]);
+      const pack = `${projection}/evidence-packs/${packId}`;
+      const code = await verifyPackCommand([
+        '--pack',
+        pack,
+        '--token',
+        bearer,
+        '--projection',
+        projection,
+        ...partners,
+      ]);
+      return { code, report: log.mock.calls.map((call) => call.join(' ')).join('\n') };
+    } finally {
+      log.mockRestore();
+    }
+  };
 
   it('asks a statutory body only about an issue at level 3 or for government, and only a body the consortium names', async () => {
     const raised = await api(fs, 'POST', '/issues', token['fresh-start'], {
@@ -276,6 +298,7 @@ describe('evidence packs for statutory bodies', () => {
     ).toBe('%PDF-');
     const verified = await api(projection, 'GET', `/evidence-packs/${packId}/verification`, token.cec);
     expect(verified.body).toMatchObject({ intact: true, digestMatches: true, signatureValid: true });
+    expect(await verifyByCommand(token.cec)).toEqual({ code: 0, report: expect.stringMatching(/INTACT/) });
   }, 60_000);
 
   it('feeds the body by cursor, never missing or repeating an entry, and only its own feed', async () => {
@@ -385,5 +408,8 @@ describe('evidence packs for statutory bodies', () => {
       expect.objectContaining({ partner: 'fresh-start', matches: false, altered: [position] }),
       expect.objectContaining({ partner: 'spartans', matches: true, altered: [] }),
     ]);
+    const byCommand = await verifyByCommand(token.cec);
+    expect(byCommand.code).toBe(1);
+    expect(byCommand.report).toMatch(new RegExp(`FAILED\\s+fresh-start.*altered: ${position}`));
   });
 });

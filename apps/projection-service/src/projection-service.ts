@@ -104,7 +104,7 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
     runtime,
     evidenceStore,
     new EvidenceSigner(o.evidenceSigningKey),
-    new HttpPartnerLogs(o.partnerUrls, o.tokenKeys, o.consortium.id),
+    HttpPartnerLogs.asAdministrator(o.partnerUrls, o.tokenKeys, o.consortium.id),
   );
   const evidence: EvidenceRuntime = { packs, printer: new PdfPrinter() };
   const webhooks = new WebhookDispatcher(
