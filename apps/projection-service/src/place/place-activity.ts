@@ -13,6 +13,7 @@ export const PLACE_ACTIVITY_MIGRATION = `
     PRIMARY KEY (day, partner, person_ref));
   CREATE INDEX journey_entries_wellbeing ON {schema}.journey_entries (occurred_at) WHERE event_type = 'WellbeingMeasured';
   CREATE INDEX referrals_requested ON {schema}.referrals (requested_at);
+  CREATE INDEX referrals_person ON {schema}.referrals (person_ref, to_organisation);
   INSERT INTO {schema}.place_activity
   SELECT partner, person_ref, (occurred_at AT TIME ZONE 'UTC')::date, count(*),
          count(*) FILTER (WHERE event_type = 'ContactRecorded'),

@@ -11,14 +11,7 @@ import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
 import { applyLearning } from '../learning/learning-projector';
 import { activityOf, addActivity } from '../place/place-activity';
-import {
-  ConsentView,
-  JourneyEntry,
-  PersonRecord,
-  PersonSummary,
-  ReferralView,
-  SourcePosition,
-} from './read-models';
+import { SourcePosition } from './read-models';
 
 /**
  * Applies a batch of events to the read models in one transaction, with the checkpoint, so a crash leaves
@@ -69,19 +62,24 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
       known.map((k) => k.delivery.event.eventhash ?? null),
     ],
   );
+  // New to the read models, and once only even if the broker delivered it twice in this batch.
   const isNew = new Set(fresh.map((r) => r.event_id));
-  const applied = known.filter((k) => isNew.has(k.delivery.event.id));
+  const applied = known.filter((k) => isNew.delete(k.delivery.event.id));
+  const writes = new Writes(em, schema);
   for (const { delivery, event } of applied) {
     if (!rejections) {
-      await apply(em, delivery.event, event);
+      await apply(writes, delivery.event, event);
       continue;
     }
+    // One event at a time, each behind its own savepoint, its writes made before the savepoint is released.
     await em.query('SAVEPOINT apply_event');
     try {
-      await apply(em, delivery.event, event);
+      await apply(writes, delivery.event, event);
+      await writes.flush();
       await em.query('RELEASE SAVEPOINT apply_event');
     } catch (e) {
       if (isFault(e)) throw e;
+      writes.discard();
       await em.query('ROLLBACK TO SAVEPOINT apply_event');
       rejections.push({
         delivery,
@@ -89,6 +87,7 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
       });
     }
   }
+  await writes.flush();
   const rejected = new Set(rejections?.map((r) => r.delivery.event.id));
   const activity = applied
     .filter((k) => !rejected.has(k.delivery.event.id))
@@ -115,11 +114,190 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
   }
 }
 
+type Row = Record<string, unknown>;
+
+/**
+ * The batch's writes, gathered and made a statement per table rather than a statement per event: a rebuild
+ * of millions of events is bound by round trips. `flush` writes them in an order that respects what depends on
+ * what (a referral before its moves and its first contact, a consent before its withdrawal), and folds several
+ * changes to one row as applying them one by one would.
+ */
+class Writes {
+  private journey: Row[] = [];
+  private registered = new Map<string, Row>();
+  private welcomed: Row[] = [];
+  private summaries = {
+    whatMatters: new Map<string, Row>(),
+    lifeSystem: new Map<string, Row>(),
+    erased: new Map<string, Row>(),
+  };
+  private consents: Row[] = [];
+  private referrals: Row[] = [];
+  private referralMoves: Row[] = [];
+  private withdrawals: Row[] = [];
+  private contacts: Row[] = [];
+
+  constructor(
+    readonly em: EntityManager,
+    readonly schema: string,
+  ) {}
+
+  entry(ce: CloudEvent, personRef: string, occurredAt: string, details: object) {
+    this.journey.push({
+      event_id: ce.id,
+      person_ref: personRef,
+      partner: ce.partner,
+      event_type: parseCloudEventType(ce.type)?.eventType as string,
+      occurred_at: occurredAt,
+      actor: ce.actor,
+      details,
+    });
+  }
+
+  personRecord(row: Row, registered: boolean) {
+    if (registered) this.registered.set(`${row.person_ref}|${row.partner}`, row);
+    else this.welcomed.push(row);
+  }
+
+  /** What is true of a person now: the last word in the batch for each part wins. */
+  summary(part: keyof Writes['summaries'], personRef: string, values: Row) {
+    this.summaries[part].set(personRef, { person_ref: personRef, ...values });
+  }
+
+  consent(row: Row) {
+    this.consents.push(row);
+  }
+
+  referral(row: Row) {
+    this.referrals.push(row);
+  }
+
+  contact(personRef: string, partner: string, at: string) {
+    this.contacts.push({ person_ref: personRef, partner, at });
+  }
+
+  /** A referral's status moving, in the batch's order (applied after the referrals the batch adds). */
+  referralMove(row: Row) {
+    this.referralMoves.push({ ord: this.referralMoves.length, ...row });
+  }
+
+  withdrawal(consentId: string, at: string) {
+    this.withdrawals.push({ consent_id: consentId, withdrawn_at: at });
+  }
+
+  discard() {
+    this.journey = [];
+    this.registered.clear();
+    this.welcomed = [];
+    for (const m of Object.values(this.summaries)) m.clear();
+    this.consents = [];
+    this.referrals = [];
+    this.referralMoves = [];
+    this.withdrawals = [];
+    this.contacts = [];
+  }
+
+  async flush(): Promise<void> {
+    const s = this.schema;
+    const rows = (sql: string, list: Row[]) =>
+      list.length ? this.em.query(sql, [JSON.stringify(list)]) : null;
+    await rows(
+      `INSERT INTO ${s}.journey_entries (event_id, person_ref, partner, event_type, occurred_at, actor, details)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(event_id uuid, person_ref text, partner text,
+         event_type text, occurred_at timestamptz, actor text, details jsonb)`,
+      this.journey,
+    );
+    const personRecords = `SELECT * FROM jsonb_to_recordset($1::jsonb)
+       AS x(person_ref text, partner text, known_since timestamptz, personal jsonb)`;
+    await rows(
+      `INSERT INTO ${s}.person_records (person_ref, partner, known_since, personal) ${personRecords}
+       ON CONFLICT (person_ref, partner) DO UPDATE SET known_since = excluded.known_since, personal = excluded.personal`,
+      [...this.registered.values()],
+    );
+    await rows(
+      `INSERT INTO ${s}.person_records (person_ref, partner, known_since, personal) ${personRecords}
+       ON CONFLICT (person_ref, partner) DO NOTHING`,
+      this.welcomed,
+    );
+    await rows(
+      `INSERT INTO ${s}.person_summaries (person_ref, what_matters, what_matters_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(person_ref text, what_matters jsonb, what_matters_at timestamptz)
+       ON CONFLICT (person_ref) DO UPDATE SET what_matters = excluded.what_matters, what_matters_at = excluded.what_matters_at`,
+      [...this.summaries.whatMatters.values()],
+    );
+    await rows(
+      `INSERT INTO ${s}.person_summaries (person_ref, life_system, themes, life_system_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(person_ref text, life_system jsonb, themes text[], life_system_at timestamptz)
+       ON CONFLICT (person_ref) DO UPDATE SET life_system = excluded.life_system, themes = excluded.themes,
+         life_system_at = excluded.life_system_at`,
+      [...this.summaries.lifeSystem.values()],
+    );
+    await rows(
+      `INSERT INTO ${s}.person_summaries (person_ref, erased_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(person_ref text, erased_at timestamptz)
+       ON CONFLICT (person_ref) DO UPDATE SET erased_at = excluded.erased_at`,
+      [...this.summaries.erased.values()],
+    );
+    await rows(
+      `INSERT INTO ${s}.consents (consent_id, person_ref, recorded_by, partners, purposes, valid_from, valid_until, withdrawn_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(consent_id uuid, person_ref text, recorded_by text,
+         partners text[], purposes text[], valid_from timestamptz, valid_until timestamptz, withdrawn_at timestamptz)`,
+      this.consents,
+    );
+    await rows(
+      `INSERT INTO ${s}.referrals (referral_id, person_ref, from_partner, to_organisation, status, reason, requested_at,
+         requested_by, updated_at)
+       SELECT referral_id, person_ref, from_partner, to_organisation, 'requested', reason, requested_at, requested_by,
+              requested_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(referral_id uuid, person_ref text, from_partner text,
+           to_organisation text, reason jsonb, requested_at timestamptz, requested_by text)`,
+      this.referrals,
+    );
+    await rows(
+      `UPDATE ${s}.consents c SET withdrawn_at = x.withdrawn_at
+         FROM (SELECT consent_id, min(withdrawn_at) AS withdrawn_at
+                 FROM jsonb_to_recordset($1::jsonb) AS x(consent_id uuid, withdrawn_at timestamptz) GROUP BY 1) x
+        WHERE c.consent_id = x.consent_id`,
+      this.withdrawals,
+    );
+    // Each referral's moves in the batch, folded as one after another would leave it: the last status; the
+    // worker of the last acceptance; the first answer of the receiving side ("answered within the agreed time").
+    await rows(
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ord int, referral_id uuid, status text,
+                    changed_at timestamptz, actor text, recipient boolean, answered_by text)),
+            m AS (SELECT referral_id,
+                         (array_agg(status ORDER BY ord DESC))[1] AS status,
+                         (array_agg(changed_at ORDER BY ord DESC))[1] AS changed_at,
+                         (array_agg(actor ORDER BY ord DESC) FILTER (WHERE status = 'accepted'))[1] AS assignee,
+                         (array_agg(changed_at ORDER BY ord) FILTER (WHERE recipient))[1] AS answered_at,
+                         (array_agg(answered_by ORDER BY ord) FILTER (WHERE recipient))[1] AS answered_by
+                    FROM x GROUP BY referral_id)
+       UPDATE ${s}.referrals r SET status = m.status, updated_at = m.changed_at,
+              assignee = coalesce(m.assignee, r.assignee), answered_at = coalesce(r.answered_at, m.answered_at),
+              answered_by = coalesce(r.answered_by, m.answered_by)
+         FROM m WHERE r.referral_id = m.referral_id`,
+      this.referralMoves,
+    );
+    // Time to first contact: the receiving partner's first contact after a referral to it.
+    await rows(
+      `UPDATE ${s}.referrals r SET first_contact_at = c.at
+         FROM (SELECT r2.referral_id, min(x.at) AS at
+                 FROM jsonb_to_recordset($1::jsonb) AS x(person_ref text, partner text, at timestamptz)
+                 JOIN ${s}.referrals r2 ON r2.person_ref = x.person_ref AND r2.to_organisation = x.partner
+                  AND r2.first_contact_at IS NULL AND r2.requested_at <= x.at
+                GROUP BY r2.referral_id) c
+        WHERE r.referral_id = c.referral_id`,
+      this.contacts,
+    );
+    this.discard();
+  }
+}
+
 function schemaOf(em: EntityManager): string {
   return em.connection.getMetadata(SourcePosition).schema as string;
 }
 
-async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): Promise<void> {
+async function apply(w: Writes, ce: CloudEvent, event: PlatformEvent): Promise<void> {
   switch (event.type) {
     case 'PersonRegistered':
     case 'PersonWelcomed':
@@ -131,15 +309,15 @@ async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): P
     case 'OutcomeRecorded':
     case 'WellbeingMeasured':
     case 'PersonErased':
-      return applyPerson(em, ce, event);
+      return applyPerson(w, ce, event);
     case 'ConsentGiven':
     case 'ConsentWithdrawn':
-      return applyConsent(em, ce, event);
+      return applyConsent(w, ce, event);
     case 'ReferralRequested':
     case 'ReferralReceived':
     case 'ReferralStatusChanged':
     case 'ReferralUpdateReceived':
-      return applyReferral(em, ce, event);
+      return applyReferral(w, ce, event);
     case 'LearningCycleConvened':
     case 'CyclePurposeSet':
     case 'SystemUnderstandingRecorded':
@@ -163,22 +341,11 @@ async function apply(em: EntityManager, ce: CloudEvent, event: PlatformEvent): P
     case 'IssueReopened':
     case 'IssueAskMade':
     case 'IssueAskAnswered':
-      return applyLearning(em, schemaOf(em), ce, event);
+      // Learning's tables are its own: nothing gathered here bears on them, so nothing need go first.
+      return applyLearning(w.em, w.schema, ce, event);
     default:
       return unreachable(event);
   }
-}
-
-function entry(ce: CloudEvent, personRef: string, occurredAt: string, details: object) {
-  return {
-    eventId: ce.id,
-    personRef,
-    partner: ce.partner,
-    eventType: parseCloudEventType(ce.type)?.eventType as string,
-    occurredAt: new Date(occurredAt),
-    actor: ce.actor,
-    details,
-  };
 }
 
 /** When a person-scale event happened in the world, whatever its type calls the moment. */
@@ -204,46 +371,39 @@ function occurredAtOf(event: PersonEvent): string {
   }
 }
 
-async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent): Promise<void> {
+async function applyPerson(w: Writes, ce: CloudEvent, event: PersonEvent): Promise<void> {
   const { personRef, ...details } = event.data as { personRef: string } & Record<string, unknown>;
   const at = occurredAtOf(event);
-  await em.insert(JourneyEntry, entry(ce, personRef, at, details));
-  const summary = (values: Partial<PersonSummary>) =>
-    em.upsert(PersonSummary, { personRef, ...values }, ['personRef']);
+  w.entry(ce, personRef, at, details);
   switch (event.type) {
     case 'PersonRegistered':
-      await em.upsert(
-        PersonRecord,
-        { personRef, partner: ce.partner, knownSince: new Date(at), personal: { ...event.data.personal } },
-        ['personRef', 'partner'],
+      w.personRecord(
+        { person_ref: personRef, partner: ce.partner, known_since: at, personal: { ...event.data.personal } },
+        true,
       );
-      await summary({ whatMatters: event.data.personal.whatMatters, whatMattersAt: new Date(at) });
+      w.summary('whatMatters', personRef, {
+        what_matters: event.data.personal.whatMatters,
+        what_matters_at: at,
+      });
       return;
     case 'PersonWelcomed':
-      await em
-        .createQueryBuilder()
-        .insert()
-        .into(PersonRecord)
-        .values({ personRef, partner: ce.partner, knownSince: new Date(at), personal: null })
-        .orIgnore()
-        .execute();
+      w.personRecord({ person_ref: personRef, partner: ce.partner, known_since: at, personal: null }, false);
       return;
     case 'WhatMattersRevised':
-      await summary({ whatMatters: event.data.whatMatters, whatMattersAt: new Date(at) });
+      w.summary('whatMatters', personRef, { what_matters: event.data.whatMatters, what_matters_at: at });
       return;
     case 'LifeSystemMapped':
-      await summary({ lifeSystem: event.data.map, themes: event.data.themes, lifeSystemAt: new Date(at) });
+      w.summary('lifeSystem', personRef, {
+        life_system: event.data.map,
+        themes: event.data.themes,
+        life_system_at: at,
+      });
       return;
     case 'ContactRecorded':
-      // Time to first contact: the receiving partner's first contact after a referral to it.
-      await em.query(
-        `UPDATE ${schemaOf(em)}.referrals SET first_contact_at = $3
-          WHERE person_ref = $1 AND to_organisation = $2 AND first_contact_at IS NULL AND requested_at <= $3`,
-        [personRef, ce.partner, at],
-      );
+      w.contact(personRef, ce.partner, at);
       return;
     case 'PersonErased':
-      await summary({ erasedAt: new Date(at) });
+      w.summary('erased', personRef, { erased_at: at });
       return;
     case 'SupportGiven':
     case 'ReflectionRecorded':
@@ -255,34 +415,31 @@ async function applyPerson(em: EntityManager, ce: CloudEvent, event: PersonEvent
   }
 }
 
-async function applyConsent(em: EntityManager, ce: CloudEvent, event: ConsentEvent): Promise<void> {
+async function applyConsent(w: Writes, ce: CloudEvent, event: ConsentEvent): Promise<void> {
   switch (event.type) {
     case 'ConsentGiven': {
       const d = event.data;
-      await em.insert(ConsentView, {
-        consentId: d.consentId,
-        personRef: d.personRef,
-        recordedBy: ce.partner,
+      w.consent({
+        consent_id: d.consentId,
+        person_ref: d.personRef,
+        recorded_by: ce.partner,
         partners: d.partners,
         purposes: d.purposes,
-        validFrom: new Date(d.validFrom),
-        validUntil: d.validUntil ? new Date(d.validUntil) : null,
-        withdrawnAt: null,
+        valid_from: d.validFrom,
+        valid_until: d.validUntil ?? null,
+        withdrawn_at: null,
       });
-      await em.insert(
-        JourneyEntry,
-        entry(ce, d.personRef, d.givenAt, {
-          partners: d.partners,
-          purposes: d.purposes,
-          validUntil: d.validUntil,
-        }),
-      );
+      w.entry(ce, d.personRef, d.givenAt, {
+        partners: d.partners,
+        purposes: d.purposes,
+        validUntil: d.validUntil,
+      });
       return;
     }
     case 'ConsentWithdrawn': {
       const d = event.data;
-      await em.update(ConsentView, { consentId: d.consentId }, { withdrawnAt: new Date(d.withdrawnAt) });
-      await em.insert(JourneyEntry, entry(ce, d.personRef, d.withdrawnAt, { consentId: d.consentId }));
+      w.withdrawal(d.consentId, d.withdrawnAt);
+      w.entry(ce, d.personRef, d.withdrawnAt, { consentId: d.consentId });
       return;
     }
     default:
@@ -290,67 +447,42 @@ async function applyConsent(em: EntityManager, ce: CloudEvent, event: ConsentEve
   }
 }
 
-async function applyReferral(em: EntityManager, ce: CloudEvent, event: ReferralEvent): Promise<void> {
+async function applyReferral(w: Writes, ce: CloudEvent, event: ReferralEvent): Promise<void> {
   switch (event.type) {
     case 'ReferralRequested': {
       const d = event.data;
-      await em.insert(ReferralView, {
-        referralId: d.referralId,
-        personRef: d.personRef,
-        fromPartner: d.fromPartner,
-        toOrganisation: d.toOrganisation,
-        status: 'requested',
+      w.referral({
+        referral_id: d.referralId,
+        person_ref: d.personRef,
+        from_partner: d.fromPartner,
+        to_organisation: d.toOrganisation,
         reason: { ...d.reason },
-        requestedAt: new Date(d.requestedAt),
-        requestedBy: ce.actor,
-        answeredAt: null,
-        answeredBy: null,
-        assignee: null,
-        firstContactAt: null,
-        updatedAt: new Date(d.requestedAt),
+        requested_at: d.requestedAt,
+        requested_by: ce.actor,
       });
-      await em.insert(
-        JourneyEntry,
-        entry(ce, d.personRef, d.requestedAt, {
-          referralId: d.referralId,
-          toOrganisation: d.toOrganisation,
-          reason: d.reason,
-        }),
-      );
+      w.entry(ce, d.personRef, d.requestedAt, {
+        referralId: d.referralId,
+        toOrganisation: d.toOrganisation,
+        reason: d.reason,
+      });
       return;
     }
     case 'ReferralStatusChanged': {
       const d = event.data;
-      const changedAt = new Date(d.changedAt);
-      const answer =
-        d.side === 'recipient' ? { answeredAt: changedAt, answeredBy: `${ce.partner}:${ce.actor}` } : {};
-      await em
-        .createQueryBuilder()
-        .update(ReferralView)
-        .set({
-          status: d.status,
-          updatedAt: changedAt,
-          ...(d.status === 'accepted' ? { assignee: ce.actor } : {}),
-          // The first answer of the receiving side is what "answered within the agreed time" measures.
-          ...(d.side === 'recipient'
-            ? {
-                answeredAt: () => 'coalesce(answered_at, :changedAt)',
-                answeredBy: () => 'coalesce(answered_by, :by)',
-              }
-            : {}),
-        })
-        .setParameters({ changedAt, by: answer.answeredBy ?? null })
-        .where('referral_id = :id', { id: d.referralId })
-        .execute();
-      await em.insert(
-        JourneyEntry,
-        entry(ce, d.personRef, d.changedAt, {
-          referralId: d.referralId,
-          status: d.status,
-          side: d.side,
-          reason: d.reason,
-        }),
-      );
+      w.referralMove({
+        referral_id: d.referralId,
+        status: d.status,
+        changed_at: d.changedAt,
+        actor: ce.actor,
+        recipient: d.side === 'recipient',
+        answered_by: `${ce.partner}:${ce.actor}`,
+      });
+      w.entry(ce, d.personRef, d.changedAt, {
+        referralId: d.referralId,
+        status: d.status,
+        side: d.side,
+        reason: d.reason,
+      });
       return;
     }
     case 'ReferralReceived':
