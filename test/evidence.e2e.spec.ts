@@ -38,7 +38,7 @@ async function receiver(answers: number[]) {
  * other stewards approve it, it is published signed, the body receives it by feed and by webhook, and anyone can
  * check it against the partners' own logs.
  */
-describe('evidence packs for statutory bodies', () => {
+describe.each(['real', 'embedded'] as const)('evidence packs for statutory bodies (%s)', (setting) => {
   let c: RunningConsortium;
   let fs: string;
   let projection: string;

@@ -78,5 +78,23 @@ export async function seedWorkedExample(
     durationMinutes: 90,
     notes: 'Came to the Thursday community session with her son.',
   });
+  // What her story shows about the system goes up the issue log, and to the council.
+  const fsSteward = tokens.get('fresh-start-steward');
+  if (fsSteward) {
+    const { issueId } = await call(fs.url, '/issues', fsSteward, {
+      description:
+        'Council tax debt is passed to enforcement while a benefit claim is still being checked, so people moving out of homelessness fall into arrears again.',
+      level: 3,
+      owner: 'government',
+      raisedFrom: { kind: 'journey-pattern', ref: 'arrears-after-resettlement' },
+    });
+    await call(fs.url, `/issues/${issueId}/countermeasure`, fsSteward, {
+      countermeasure: 'Workers ask the council to pause recovery while a claim is checked, case by case.',
+    });
+    await call(fs.url, `/issues/${issueId}/asks`, fsSteward, {
+      body: 'cec',
+      ask: 'Pause council tax recovery for anyone whose benefit claim is being checked with a consortium partner.',
+    });
+  }
   return personRef;
 }

@@ -13,7 +13,7 @@ import {
 import { decideAndAppend, EventStore, LOG_START, RangeVerification, RecordedEvent } from '@app/event-store';
 import { Actor } from '@app/platform';
 import { ProjectionRuntime } from '../shared/projection-runtime';
-import { CaseStudyRequest, composeContents, PackContents } from './pack-contents';
+import { CaseStudyRequest, checkCaseStudies, composeContents, PackContents } from './pack-contents';
 import { canonicalJson, EvidenceSigner, sha256Hex, signatureHolds } from './signing';
 
 /** The schema version of each evidence pack event this code writes and reads. */
@@ -202,7 +202,7 @@ export class EvidencePacks {
   ) {}
 
   async compose(actor: Actor, request: ComposeRequest): Promise<{ packId: string }> {
-    const { consortium, dataSource, keys, clock } = this.runtime;
+    const { consortium, dataSource, clock } = this.runtime;
     this.mustBePartnerSteward(actor);
     if (!consortium.statutoryBodies.some((b) => b.id === request.body)) {
       throw new DomainError(
@@ -217,10 +217,11 @@ export class EvidencePacks {
       if (doc.status !== 'published') continue;
       for (const t of doc.contents.tables) earlierTables.set(t.id, [...(earlierTables.get(t.id) ?? []), t]);
     }
+    await checkCaseStudies(this.runtime, actor.organisation, request.caseStudies, at);
     const schema = (dataSource.options as { schema: string }).schema;
     // One snapshot: the figures and the provenance they were computed from agree.
     const contents = await dataSource.transaction('REPEATABLE READ', (em) =>
-      composeContents(em, schema, consortium, keys, {
+      composeContents(em, schema, consortium, {
         ...request,
         composer: actor.organisation,
         earlierTables,

@@ -9,9 +9,10 @@ import {
   PublishedTable,
   REFERRAL_STATUSES,
 } from '@app/domain';
-import { KeyStore, openFor } from '@app/privacy';
+import { openFor } from '@app/privacy';
 import { DataSource, EntityManager } from 'typeorm';
 import { placeFigures } from '../place/place-figures';
+import { consentsOf, ProjectionRuntime } from '../shared/projection-runtime';
 import { Provenance, provenanceOf } from './provenance';
 
 /** A table as a pack publishes it: disclosure control applied, `null` where a count is suppressed. */
@@ -110,7 +111,6 @@ export async function composeContents(
   db: Queryable,
   schema: string,
   consortium: Consortium,
-  keys: KeyStore,
   request: {
     body: string;
     period: PackPeriod;
@@ -249,7 +249,7 @@ export async function composeContents(
 
   const caseStudies: CaseStudy[] = [];
   for (const [i, cs] of request.caseStudies.entries()) {
-    caseStudies.push(await caseStudyOf(db, schema, keys, request.composer, cs, i, request.at));
+    caseStudies.push(await caseStudyOf(db, schema, cs, i));
   }
 
   const issues = await issuesFor(db, schema, request.body);
@@ -322,45 +322,47 @@ async function issuesFor(db: Queryable, schema: string, body: string): Promise<P
   return rows.map((r) => ({ ...r, asks: r.asks ?? [] }));
 }
 
-async function caseStudyOf(
-  db: Queryable,
-  schema: string,
-  keys: KeyStore,
+/**
+ * A case study is told only with the person's consent to this partner for "case-study", and never names them
+ * (checked against their own record, opened with their key). Run before composing, outside its snapshot: the
+ * key service may share the database's one session (the embedded default), and a transaction must not wait on it.
+ */
+export async function checkCaseStudies(
+  runtime: ProjectionRuntime,
   composer: string,
-  cs: CaseStudyRequest,
-  index: number,
+  requests: CaseStudyRequest[],
   at: Date,
-): Promise<CaseStudy> {
-  const field = `caseStudies.${index}`;
-  const consents: ConsentRecord[] = (
-    await db.query(
-      `SELECT partners, purposes, valid_from, valid_until, withdrawn_at FROM ${schema}.consents WHERE person_ref = $1`,
+): Promise<void> {
+  const schema = (runtime.dataSource.options as { schema: string }).schema;
+  for (const [index, cs] of requests.entries()) {
+    const field = `caseStudies.${index}`;
+    if (!consentPermits(await consentsOf(runtime, cs.personRef), composer, 'case-study', at)) {
+      throw new DomainError(
+        'forbidden',
+        `${cs.personRef} has not consented to ${composer} telling their story as a case study: ask them, and record the consent for the purpose "case-study", first`,
+        `${field}.personRef`,
+      );
+    }
+    const [record] = await runtime.dataSource.query(
+      `SELECT personal FROM ${schema}.person_records WHERE person_ref = $1 AND personal IS NOT NULL LIMIT 1`,
       [cs.personRef],
-    )
-  ).map((c: Record<string, unknown>) => ({
-    consentId: '',
-    partners: c.partners as string[],
-    purposes: c.purposes as string[],
-    validFrom: (c.valid_from as Date).toISOString(),
-    validUntil: c.valid_until ? (c.valid_until as Date).toISOString() : null,
-    withdrawnAt: c.withdrawn_at ? (c.withdrawn_at as Date).toISOString() : null,
-  }));
-  if (!consentPermits(consents, composer, 'case-study', at)) {
-    throw new DomainError(
-      'forbidden',
-      `${cs.personRef} has not consented to ${composer} telling their story as a case study: ask them, and record the consent for the purpose "case-study", first`,
-      `${field}.personRef`,
     );
+    const personal = record
+      ? await openFor(runtime.keys, cs.personRef, record.personal as { name?: unknown })
+      : null;
+    if (typeof personal?.name === 'string' && namesIn(cs, personal.name)) {
+      throw new DomainError(
+        'invalid',
+        'the case study names the person: tell their story without their name',
+        field,
+      );
+    }
   }
-  // De-identified means the person's name is nowhere in it: checked against their own record.
-  const [record] = await db.query(
-    `SELECT personal FROM ${schema}.person_records WHERE person_ref = $1 AND personal IS NOT NULL LIMIT 1`,
-    [cs.personRef],
-  );
-  const personal = record ? await openFor(keys, cs.personRef, record.personal as { name?: unknown }) : null;
-  const words =
-    typeof personal?.name === 'string' ? personal.name.split(/\s+/).filter((w) => w.length > 2) : [];
-  const text = [
+}
+
+/** Whether any part of the person's name (of three letters or more) appears as a word in the story. */
+function namesIn(cs: CaseStudyRequest, name: string): boolean {
+  const story = [
     cs.situation,
     cs.whatWasDone,
     cs.whatChangedForThePerson,
@@ -368,17 +370,22 @@ async function caseStudyOf(
     ...cs.methodChanges,
   ]
     .join(' ')
-    .toLowerCase();
-  const named = words.find((w) =>
-    new RegExp(`\\b${w.toLowerCase().replace(/[^\p{L}]/gu, '')}\\b`, 'u').test(text),
-  );
-  if (named) {
-    throw new DomainError(
-      'invalid',
-      'the case study names the person: tell their story without their name',
-      field,
+    .toLocaleLowerCase('en-GB');
+  return name
+    .toLocaleLowerCase('en-GB')
+    .split(/[^\p{L}'-]+/u)
+    .filter((w) => w.length > 2)
+    .some((w) =>
+      new RegExp(`(?<![\\p{L}])${w.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}(?![\\p{L}])`, 'u').test(story),
     );
-  }
+}
+
+async function caseStudyOf(
+  db: Queryable,
+  schema: string,
+  cs: CaseStudyRequest,
+  index: number,
+): Promise<CaseStudy> {
   const [effort] = await db.query(
     `SELECT coalesce(sum(cost_pence), 0)::bigint AS cost, coalesce(sum(visits), 0)::int AS visits,
             coalesce(sum(calls), 0)::int AS calls, coalesce(sum(contacts), 0)::int AS contacts,

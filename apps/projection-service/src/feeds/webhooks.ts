@@ -139,21 +139,27 @@ export class WebhookDispatcher {
       : LOG_START;
     const batch = await this.store.readLog(at, 200);
     if (batch.length === 0) return;
+    // The packs are read first: no other query may wait inside the transaction (on the embedded database
+    // every connection shares one session, and an open transaction holds it).
+    const deliveries: unknown[][] = [];
+    for (const e of batch) {
+      at = { transactionId: e.transactionId, position: e.position };
+      const event = { type: e.type, data: e.data } as EvidencePackEvent;
+      if (event.type !== 'EvidencePackPublished') continue;
+      const doc = await this.packs.get(event.data.packId);
+      if (!doc) continue;
+      const payload = feedEntry(encodeCursor(at), doc.period, event.data);
+      deliveries.push([randomUUID(), event.data.body, event.data.packId, payload, this.clock.now()]);
+    }
     await this.dataSource.transaction(async (em) => {
-      for (const e of batch) {
-        at = { transactionId: e.transactionId, position: e.position };
-        const event = { type: e.type, data: e.data } as EvidencePackEvent;
-        if (event.type !== 'EvidencePackPublished') continue;
-        const doc = await this.packs.get(event.data.packId);
-        if (!doc) continue;
-        const payload = feedEntry(encodeCursor(at), doc.period, event.data);
-        // Only bodies with a webhook get deliveries; the pull feed holds every entry for the others.
+      // Only bodies with a webhook get deliveries; the pull feed holds every entry for the others.
+      for (const values of deliveries) {
         await em.query(
           `INSERT INTO ${this.schema}.webhook_deliveries
              (delivery_id, body, pack_id, payload, status, next_attempt_at, created_at)
            SELECT $1, $2, $3, $4, 'pending', $5, $5 WHERE EXISTS (SELECT 1 FROM ${this.schema}.webhooks WHERE body = $2)
            ON CONFLICT (body, pack_id) DO NOTHING`,
-          [randomUUID(), event.data.body, event.data.packId, payload, this.clock.now()],
+          values,
         );
       }
       await em.query(
