@@ -1,0 +1,104 @@
+import autocannon from 'autocannon';
+import type { RunningPlace } from './platform.bench';
+import { Figure, fmt, median, progress } from './report';
+import { settled, tokenFor, workerOf } from './services';
+import { Settings } from './settings';
+
+const CONNECTIONS = 50;
+const TIMEOUT_S = 20;
+
+interface Load {
+  p99: number;
+  perSecond: number;
+  note: string;
+}
+
+/** autocannon against the projection service: `next` names each request's path and whose token it carries. */
+async function load(
+  url: string,
+  seconds: number,
+  next: () => { path: string; token?: string },
+): Promise<Load> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    timeout: TIMEOUT_S,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const { path, token } = next();
+          return {
+            ...req,
+            path,
+            headers: { ...req.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          };
+        },
+      },
+    ],
+  });
+  // A request that timed out took at least the timeout: the histogram holds only those that were answered.
+  const p99 = result.timeouts > 0 ? Math.max(result.latency.p99, TIMEOUT_S * 1000) : result.latency.p99;
+  return {
+    p99,
+    perSecond: result.requests.average,
+    note:
+      `${fmt(result.requests.total)} answered, ${result.non2xx} not 2xx, ${result.errors} errors, ` +
+      `${result.timeouts} timeouts`,
+  };
+}
+
+/**
+ * The journey view and the referral inbox under 50 concurrent clients (autocannon), each beside the projection
+ * service's health endpoint under the same load in the same run. The ratio is the health endpoint's p99 over
+ * the query's p99 (1 would be a query as quick as answering "ok"); throughput is in the notes.
+ */
+export async function queryFigures(s: Settings, place: RunningPlace): Promise<Figure[]> {
+  const seconds = s.scaled(10, 5);
+  const url = place.projection.url;
+  const partners = [...place.partners.keys()];
+  const tokens = await Promise.all(partners.map((p) => tokenFor(place.deployment, workerOf(p))));
+  const journeys = partners.flatMap((p, i) =>
+    (place.peopleAt.get(p) as string[]).map((ref) => ({ path: `/people/${ref}/journey`, token: tokens[i] })),
+  );
+  let n = 0;
+  const health: Load[] = [];
+  const journey: Load[] = [];
+  const inbox: Load[] = [];
+  progress(`queries: ${CONNECTIONS} clients, ${seconds} s each, ${s.runs} runs`);
+  for (let run = 1; run <= s.runs; run++) {
+    health.push(await load(url, seconds, () => ({ path: '/health' })));
+    journey.push(await load(url, seconds, () => journeys[n++ % journeys.length]));
+    inbox.push(
+      await load(url, seconds, () => ({ path: '/referrals/inbox', token: tokens[n++ % tokens.length] })),
+    );
+    progress(
+      `queries run ${run}/${s.runs}: p99 health ${fmt(health[run - 1].p99)} ms, journey ${fmt(journey[run - 1].p99)} ms, ` +
+        `inbox ${fmt(inbox[run - 1].p99)} ms`,
+    );
+    await settled([place.projection]); // requests still being answered after the clients left
+  }
+  const healthP99 = median(health.map((h) => h.p99));
+  const figure = (what: string, loads: Load[]): Figure => {
+    const p99 = median(loads.map((l) => l.p99));
+    const ratio = healthP99 / p99;
+    return {
+      id: 'queries',
+      figure: `${what}, p99 under ${CONNECTIONS} concurrent clients (ratio: health p99 / query p99)`,
+      value: p99,
+      unit: 'ms',
+      comparedWith: { what: 'GET /health p99', value: healthP99 },
+      ratio,
+      goal: 'ratio >= 0.3',
+      met: ratio >= 0.3,
+      runs: { value: loads.map((l) => l.p99), comparedWith: health.map((h) => h.p99) },
+      note:
+        `${fmt(median(loads.map((l) => l.perSecond)))} requests/s against health's ` +
+        `${fmt(median(health.map((h) => h.perSecond)))}/s (median); last run: ${loads[loads.length - 1].note}`,
+    };
+  };
+  return [
+    figure('journey view GET /people/{ref}/journey', journey),
+    figure('referral inbox GET /referrals/inbox', inbox),
+  ];
+}
