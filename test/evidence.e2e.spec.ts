@@ -50,7 +50,7 @@ describe.each(['real', 'embedded'] as const)('evidence packs for statutory bodie
 
   beforeAll(async () => {
     c = await startTestConsortium(
-      'real',
+      setting,
       {},
       { webhooks: { retryBaseMs: 50, intervalMs: 50, maxAttempts: 3 } },
     );
@@ -274,9 +274,12 @@ describe.each(['real', 'embedded'] as const)('evidence packs for statutory bodie
   });
 
   it('shows a body only what is published to it, as JSON, HTML, PDF and CSV, and verifies it', async () => {
-    expect((await api(projection, 'GET', '/evidence-packs', token.cec)).body).toEqual([
-      expect.objectContaining({ packId, status: 'published', body: 'cec' }),
-    ]);
+    // The list and the feed follow the consortium's log in commit order: a moment after publication.
+    const listed = await eventually(async () => {
+      const r = await api(projection, 'GET', '/evidence-packs', token.cec);
+      return (r.body as unknown as Body[]).length ? r.body : undefined;
+    }, 'the pack to be listed');
+    expect(listed).toEqual([expect.objectContaining({ packId, status: 'published', body: 'cec' })]);
     expect((await api(projection, 'GET', '/evidence-packs', token.nhs)).body).toEqual([]);
     expect((await api(projection, 'GET', `/evidence-packs/${packId}`, token.nhs)).status).toBe(404);
     expect((await api(projection, 'GET', `/evidence-packs/${packId}`, token.worker)).status).toBe(403);
@@ -302,7 +305,10 @@ describe.each(['real', 'embedded'] as const)('evidence packs for statutory bodie
   }, 60_000);
 
   it('feeds the body by cursor, never missing or repeating an entry, and only its own feed', async () => {
-    const first = await api(projection, 'GET', '/feeds/cec?limit=10', token.cec);
+    const first = await eventually(async () => {
+      const r = await api(projection, 'GET', '/feeds/cec?limit=10', token.cec);
+      return (r.body.entries as Body[]).length ? r : undefined;
+    }, 'the feed to carry the pack');
     expect(first.body.entries).toEqual([expect.objectContaining({ packId, body: 'cec' })]);
     const again = await api(projection, 'GET', `/feeds/cec?after=${first.body.next}`, token.cec);
     expect(again.body.entries).toEqual([]);

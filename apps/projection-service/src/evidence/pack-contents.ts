@@ -1,7 +1,6 @@
 import { Consortium, organisationName } from '@app/consortium';
 import {
   applyDisclosureControl,
-  ConsentRecord,
   CountTable,
   consentPermits,
   DomainError,

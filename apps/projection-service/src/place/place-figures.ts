@@ -60,19 +60,54 @@ export async function placeFigures(
   const within = (column: string, first = 1) =>
     `${column} >= $${first}::timestamptz AND ${column} < $${first + 1}::timestamptz`;
 
-  const partnerRows = await q(
-    `SELECT a.partner, count(*)::int AS "peopleSupported",
-            count(*) FILTER (WHERE ${within('r.known_since', 3)})::int AS "newPeople",
-            sum(a.contacts)::int AS contacts, sum(a.visits)::int AS visits, sum(a.calls)::int AS calls,
-            sum(a.contact_minutes)::int AS "contactMinutes", sum(a.cost_pence)::bigint AS "costPence"
-       FROM (SELECT partner, person_ref, sum(contacts) AS contacts, sum(visits) AS visits, sum(calls) AS calls,
-                    sum(contact_minutes) AS contact_minutes, sum(cost_pence) AS cost_pence
-               FROM ${s}.place_activity WHERE ${days} GROUP BY 1, 2) a
-       LEFT JOIN ${s}.person_records r ON r.person_ref = a.person_ref AND r.partner = a.partner
-      GROUP BY 1 ORDER BY 1`,
+  // One pass over the period's activity: each partner's people (and each person's across partners), from which
+  // the partners' figures, the people, the themes and the cost per journey all come.
+  const [{ figures }] = await q(
+    `WITH pp AS MATERIALIZED (
+            SELECT partner, person_ref, sum(contacts) AS contacts, sum(visits) AS visits, sum(calls) AS calls,
+                   sum(contact_minutes) AS contact_minutes, sum(cost_pence) AS cost_pence
+              FROM ${s}.place_activity WHERE ${days} GROUP BY 1, 2),
+          people AS MATERIALIZED (
+            SELECT person_ref, sum(cost_pence) AS cost, sum(visits) AS visits, sum(calls) AS calls FROM pp GROUP BY 1),
+          themed AS MATERIALIZED (
+            SELECT p.person_ref, array(SELECT DISTINCT t FROM unnest(s.themes) t ORDER BY 1) AS themes
+              FROM people p JOIN ${s}.person_summaries s ON s.person_ref = p.person_ref
+             WHERE cardinality(s.themes) > 0)
+     SELECT json_build_object(
+       'byPartner', (SELECT coalesce(json_agg(x ORDER BY x.partner), '[]') FROM (
+           SELECT pp.partner, count(*)::int AS "peopleSupported",
+                  count(*) FILTER (WHERE ${within('r.known_since', 3)})::int AS "newPeople",
+                  sum(pp.contacts)::int AS contacts, sum(pp.visits)::int AS visits, sum(pp.calls)::int AS calls,
+                  sum(pp.contact_minutes)::int AS "contactMinutes", sum(pp.cost_pence)::bigint AS "costPence"
+             FROM pp LEFT JOIN ${s}.person_records r ON r.person_ref = pp.person_ref AND r.partner = pp.partner
+            GROUP BY 1) x),
+       'peopleSupported', (SELECT count(*) FROM people),
+       'perJourney', (SELECT json_build_object(
+           'journeys', count(*),
+           'averageCostPounds', coalesce(round(avg(cost) / 100.0, 2), 0)::float,
+           'averageVisits', coalesce(round(avg(visits), 1), 0)::float,
+           'averageCalls', coalesce(round(avg(calls), 1), 0)::float) FROM people),
+       'themes', (SELECT coalesce(json_agg(x ORDER BY x.people DESC, x.theme), '[]') FROM (
+           SELECT t AS theme, count(*)::int AS people FROM themed, unnest(themes) t GROUP BY 1) x),
+       'themesTogether', (SELECT coalesce(json_agg(x ORDER BY x.people DESC, x.themes::text), '[]') FROM (
+           SELECT json_build_array(a, b) AS themes, count(*)::int AS people
+             FROM themed, unnest(themes) WITH ORDINALITY a(a, i), unnest(themes) WITH ORDINALITY b(b, j)
+            WHERE i < j GROUP BY a, b) x),
+       'themesByPartner', (SELECT coalesce(json_agg(x ORDER BY x.partner, x.theme), '[]') FROM (
+           SELECT pp.partner, t AS theme, count(*)::int AS people
+             FROM pp JOIN themed ON themed.person_ref = pp.person_ref, unnest(themed.themes) t GROUP BY 1, 2) x)
+     ) AS figures`,
     params,
   );
-  const byPartner = partnerRows.map((r) => ({ ...r, costPence: Number(r.costPence) })) as PartnerFigures[];
+  const f = figures as {
+    byPartner: PartnerFigures[];
+    peopleSupported: number;
+    perJourney: { journeys: number; averageCostPounds: number; averageVisits: number; averageCalls: number };
+    themes: { theme: string; people: number }[];
+    themesTogether: { themes: string[]; people: number }[];
+    themesByPartner: { partner: string; theme: string; people: number }[];
+  };
+  const byPartner = f.byPartner.map((r) => ({ ...r, costPence: Number(r.costPence) }));
 
   const referralFlows = (await q(
     `SELECT from_partner AS "from", to_organisation AS "to", count(*)::int AS referrals,
@@ -88,38 +123,6 @@ export async function placeFigures(
       GROUP BY 1, 2 ORDER BY 1, 2`,
     instants,
   )) as unknown as ReferralFlow[];
-
-  const inPeriod = `SELECT DISTINCT person_ref FROM ${s}.place_activity WHERE ${days}`;
-  const themeRows = await q(
-    `SELECT themes FROM ${s}.person_summaries WHERE person_ref IN (${inPeriod}) AND cardinality(themes) > 0`,
-  );
-  const themeCounts = new Map<string, number>();
-  const pairs = new Map<string, number>();
-  for (const { themes } of themeRows as { themes: string[] }[]) {
-    const sorted = [...new Set(themes)].sort();
-    for (const a of sorted) themeCounts.set(a, (themeCounts.get(a) ?? 0) + 1);
-    for (let i = 0; i < sorted.length; i++)
-      for (let j = i + 1; j < sorted.length; j++) {
-        const key = `${sorted[i]}|${sorted[j]}`;
-        pairs.set(key, (pairs.get(key) ?? 0) + 1);
-      }
-  }
-  const themesByPartner = (await q(
-    `SELECT a.partner, t.theme, count(*)::int AS people
-       FROM (SELECT DISTINCT partner, person_ref FROM ${s}.place_activity WHERE ${days}) a
-       JOIN ${s}.person_summaries p ON p.person_ref = a.person_ref
-       CROSS JOIN LATERAL (SELECT DISTINCT unnest(p.themes) AS theme) t
-      GROUP BY 1, 2 ORDER BY 1, 2`,
-  )) as { partner: string; theme: string; people: number }[];
-
-  const [perJourney] = await q(
-    `SELECT count(*)::int AS journeys,
-            coalesce(round(avg(cost) / 100.0, 2), 0)::float AS "averageCostPounds",
-            coalesce(round(avg(visits), 1), 0)::float AS "averageVisits",
-            coalesce(round(avg(calls), 1), 0)::float AS "averageCalls"
-       FROM (SELECT person_ref, sum(cost_pence) AS cost, sum(visits) AS visits, sum(calls) AS calls
-               FROM ${s}.place_activity WHERE ${days} GROUP BY person_ref) j`,
-  );
 
   const measures = await q(
     `SELECT person_ref, partner, occurred_at AS at, (details->>'metric')::float AS metric
@@ -158,22 +161,13 @@ export async function placeFigures(
   );
   return {
     period,
-    peopleSupported: (await q(`SELECT count(*)::int AS n FROM (${inPeriod}) p`))[0].n as number,
+    peopleSupported: f.peopleSupported,
     byPartner,
     referralFlows,
-    themes: [...themeCounts]
-      .map(([theme, people]) => ({ theme, people }))
-      .sort((a, b) => b.people - a.people || a.theme.localeCompare(b.theme)),
-    themesTogether: [...pairs]
-      .map(([k, people]) => ({ themes: k.split('|'), people }))
-      .sort((a, b) => b.people - a.people),
-    themesByPartner,
-    perJourney: perJourney as {
-      journeys: number;
-      averageCostPounds: number;
-      averageVisits: number;
-      averageCalls: number;
-    },
+    themes: f.themes,
+    themesTogether: f.themesTogether,
+    themesByPartner: f.themesByPartner,
+    perJourney: f.perJourney,
     wellbeing: {
       measured: changes.length,
       meaningfulImprovement: changes.filter((c) => c.change.meaningful && c.change.change > 0).length,
