@@ -26,7 +26,9 @@ describe('provenance of the read models', () => {
           });
         }
         await settled(c);
-        const [fresh] = await provenanceOf(c.projection.dataSource, c.schemaOf('projection'));
+        const {
+          provenance: [fresh],
+        } = await provenanceOf(c.projection.dataSource.manager, c.schemaOf('projection'));
         expect(fresh).toMatchObject({ partner: 'fresh-start', events: 6 });
         const store = c.partners.get('fresh-start')!.store;
         const own = await store.verifyRange(fresh.from, fresh.to);

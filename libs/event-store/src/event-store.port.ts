@@ -36,12 +36,20 @@ export interface RecordedEvent<T extends string = string, D = unknown> extends N
   hash: string;
 }
 
+/**
+ * Positions per block of a range's digest. A range digests as SHA-256 over its blocks' digests in order, each
+ * block's SHA-256 over its events' chain hashes in position order (block = position / PROVENANCE_BLOCK, integer
+ * division): the same events give the same digest on every side, and a reader that keeps its finished blocks'
+ * digests recomputes only the blocks that changed.
+ */
+export const PROVENANCE_BLOCK = 4096;
+
 /** What a range of a store's log hashes to, and which events in it no longer match their hashes. */
 export interface RangeVerification {
   from: number;
   to: number;
   events: number;
-  /** SHA-256 (hex) over the events' hashes in position order. */
+  /** SHA-256 (hex) over the range's block digests (see PROVENANCE_BLOCK). */
   digest: string;
   altered: number[];
 }

@@ -6,6 +6,7 @@ import {
   ExpectedVersion,
   LogCheckpoint,
   NewEvent,
+  PROVENANCE_BLOCK,
   RangeVerification,
   RecordedEvent,
   StoreUnavailableError,
@@ -232,16 +233,19 @@ export class PostgresEventStore implements EventStore {
       events: number;
       digest: string | null;
       altered: number[] | null;
-      head: number | null;
     }>(
-      `SELECT count(*)::int AS events,
-              encode(sha256(string_agg(e.hash, ''::bytea ORDER BY e.position)), 'hex') AS digest,
-              array_agg(e.position ORDER BY e.position) FILTER (WHERE e.hash <> ${this.schema}.event_hash(
-                coalesce(p.hash, '\\x'::bytea), e.event_id, e.event_type, e.schema_version, e.data, e.metadata)) AS altered,
-              max(e.position) AS head
-         FROM ${this.schema}.events e
-         LEFT JOIN ${this.schema}.events p ON p.stream_id = e.stream_id AND p.version = e.version - 1
-        WHERE e.position BETWEEN $1 AND $2`,
+      `WITH e AS (
+         SELECT e.position, e.hash, e.hash <> ${this.schema}.event_hash(coalesce(p.hash, '\\x'::bytea), e.event_id,
+                  e.event_type, e.schema_version, e.data, e.metadata) AS altered
+           FROM ${this.schema}.events e
+           LEFT JOIN ${this.schema}.events p ON p.stream_id = e.stream_id AND p.version = e.version - 1
+          WHERE e.position BETWEEN $1 AND $2),
+       blocks AS (
+         SELECT e.position / ${PROVENANCE_BLOCK} AS block, sha256(string_agg(e.hash, ''::bytea ORDER BY e.position)) AS digest
+           FROM e GROUP BY 1)
+       SELECT (SELECT count(*)::int FROM e) AS events,
+              (SELECT encode(sha256(string_agg(digest, ''::bytea ORDER BY block)), 'hex') FROM blocks) AS digest,
+              (SELECT array_agg(position ORDER BY position) FROM e WHERE altered) AS altered`,
       [from, to],
     );
     const r = rows[0];

@@ -220,7 +220,7 @@ export class EvidencePacks {
     await checkCaseStudies(this.runtime, actor.organisation, request.caseStudies, at);
     const schema = (dataSource.options as { schema: string }).schema;
     // One snapshot: the figures and the provenance they were computed from agree.
-    const contents = await dataSource.transaction('REPEATABLE READ', (em) =>
+    const { contents, remember } = await dataSource.transaction('REPEATABLE READ', (em) =>
       composeContents(em, schema, consortium, {
         ...request,
         composer: actor.organisation,
@@ -228,6 +228,8 @@ export class EvidencePacks {
         at,
       }),
     );
+    // The blocks digested for this pack are kept for the next (a cache: a failure here costs only time).
+    await remember(dataSource).catch(() => undefined);
     const packId = randomUUID();
     await this.run(actor, packId, {
       type: 'ComposeEvidencePack',

@@ -118,7 +118,7 @@ export async function composeContents(
     earlierTables: Map<string, PublishedTable[]>;
     at: Date;
   },
-): Promise<PackContents> {
+): Promise<{ contents: PackContents; remember(into: Pick<EntityManager, 'query'>): Promise<void> }> {
   const { minimum, suppressZeros } = {
     minimum: consortium.evidence.disclosureMinimum,
     suppressZeros: consortium.evidence.suppressZeros,
@@ -273,7 +273,8 @@ export async function composeContents(
     at: r.at.toISOString(),
   }));
 
-  return {
+  const { provenance, remember } = await provenanceOf(db, schema);
+  const contents: PackContents = {
     consortium: {
       id: consortium.id,
       name: consortium.name,
@@ -288,8 +289,9 @@ export async function composeContents(
     caseStudies,
     issues,
     learning: { cycles: f.learningCycles, learnt },
-    provenance: await provenanceOf(db as DataSource, schema),
+    provenance,
   };
+  return { contents, remember };
 }
 
 /** The words of a learning record worth passing up: what was learnt for other scales and systems. */

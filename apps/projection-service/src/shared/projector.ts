@@ -9,6 +9,7 @@ import {
 import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messaging';
 import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
+import { countIntoBlocks } from '../evidence/provenance';
 import { applyLearning } from '../learning/learning-projector';
 import { activityOf, addActivity } from '../place/place-activity';
 import { SourcePosition } from './read-models';
@@ -89,14 +90,24 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
   }
   await writes.flush();
   const rejected = new Set(rejections?.map((r) => r.delivery.event.id));
-  const activity = applied
-    .filter((k) => !rejected.has(k.delivery.event.id))
-    .map((k) => activityOf(k.delivery.event.partner, k.event))
-    .filter((a) => a !== null);
+  const taken = applied.filter((k) => !rejected.has(k.delivery.event.id));
+  if (rejected.size) {
+    // A dead-lettered event is not processed: once the fault is mended, its replay must be applied, not
+    // skipped as a redelivery.
+    await em.query(`DELETE FROM ${schema}.processed_events WHERE event_id = ANY($1::uuid[])`, [
+      [...rejected],
+    ]);
+  }
+  const activity = taken.map((k) => activityOf(k.delivery.event.partner, k.event)).filter((a) => a !== null);
   await addActivity(em, schema, activity);
+  await countIntoBlocks(
+    em,
+    schema,
+    taken.map((k) => ({ partner: k.delivery.event.partner, position: k.delivery.event.position })),
+  );
   // The checkpoint per partner moves in the same transaction.
   const byPartner = new Map<string, { high: number; count: number }>();
-  for (const { delivery } of applied) {
+  for (const { delivery } of taken) {
     const p = byPartner.get(delivery.event.partner) ?? { high: 0, count: 0 };
     byPartner.set(delivery.event.partner, {
       high: Math.max(p.high, delivery.event.position),

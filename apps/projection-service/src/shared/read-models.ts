@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { PROVENANCE_MIGRATION } from '../evidence/provenance';
 import { WEBHOOK_MIGRATION } from '../feeds/webhooks';
 import { ISSUE_ASKS_MIGRATION, LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
 import { PLACE_ACTIVITY_MIGRATION } from '../place/place-activity';
@@ -153,6 +154,7 @@ export const PROJECTION_MIGRATIONS = [
   ISSUE_ASKS_MIGRATION,
   PLACE_ACTIVITY_MIGRATION,
   WEBHOOK_MIGRATION,
+  PROVENANCE_MIGRATION,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
@@ -166,4 +168,5 @@ export const DERIVED_TABLES = [
   'person_summaries',
   ...LEARNING_TABLES,
   'place_activity',
+  'provenance_blocks',
 ];
