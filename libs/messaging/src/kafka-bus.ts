@@ -116,6 +116,9 @@ export class KafkaBus implements MessageBus {
       maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
       sessionTimeout: 10000,
       heartbeatInterval: 1000,
+      // A cluster replaced after a loss starts without topics: a consumer that joined before the relays made
+      // them again must see them within seconds, not at the default five-minute metadata refresh.
+      metadataMaxAge: 3000,
     });
     await consumer.connect();
     try {
@@ -167,6 +170,9 @@ export class KafkaBus implements MessageBus {
       maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
       sessionTimeout: 10000,
       heartbeatInterval: 1000,
+      // A cluster replaced after a loss starts without topics: a consumer that joined before the relays made
+      // them again must see them within seconds, not at the default five-minute metadata refresh.
+      metadataMaxAge: 3000,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     await consumer.connect();
