@@ -28,6 +28,8 @@ export async function evidenceFigures(o: {
   databaseUrl: string;
   consortium: Consortium;
   schemaPrefix: string;
+  /** Where the read models are built; default `<prefix>projection` (apart from any live projection's). */
+  projectionSchema?: string;
   runs: number;
 }): Promise<Figure[]> {
   const pool = createPool(o.databaseUrl, 4);
@@ -40,7 +42,7 @@ export async function evidenceFigures(o: {
       }),
     })),
   );
-  const schema = `${o.schemaPrefix}projection`;
+  const schema = o.projectionSchema ?? `${o.schemaPrefix}projection`;
   const dataSource = await openReadModels(o.databaseUrl, schema);
   try {
     // Every partner's log from the start, a batch from each in turn; the plain read walks the logs exactly so.
@@ -144,7 +146,7 @@ export async function evidenceFigures(o: {
     const note = `${fmt(events)} events`;
     return [
       {
-        id: 'place-view',
+        id: 'evidence',
         figure: `steward's place view for a year (${from} to ${to}), from the read models`,
         value: median(placeTimes),
         unit: 's',
@@ -154,7 +156,7 @@ export async function evidenceFigures(o: {
         note,
       },
       {
-        id: 'pack-compose',
+        id: 'evidence',
         figure: 'compose an evidence pack for a year (disclosure control against the packs before it)',
         value: median(composeTimes),
         unit: 's',
@@ -164,7 +166,7 @@ export async function evidenceFigures(o: {
         note,
       },
       {
-        id: 'evidence-rebuild',
+        id: 'evidence',
         figure: 'rebuild of the evidence read models from the beginning, through the projector',
         value: rebuildRate,
         unit: 'events/s',

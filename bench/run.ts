@@ -7,6 +7,7 @@ import { PostgresEventStore } from '@app/event-store';
 import { createPool } from '@app/platform';
 import { startMockKafka } from '../test/harness/global-setup';
 import { appendFigures } from './event-store.bench';
+import { evidenceFigures } from './evidence.bench';
 import { logReadFigures, PlaceStores, rebuildFigures, relayFigures } from './log.bench';
 import { generatePlace, PlaceCounts } from './place-generator';
 import { platformFigures } from './platform.bench';
@@ -31,7 +32,7 @@ async function main() {
   const figures: Figure[] = [];
   let place: PlaceCounts | null = null;
   figures.push(...(await appendFigures(s)));
-  if (s.wants('log-read', 'relay', 'rebuild', 'memory', 'latency', 'queries')) {
+  if (s.wants('log-read', 'relay', 'rebuild', 'memory', 'latency', 'queries', 'evidence')) {
     const kafka = await startMockKafka();
     progress(`Kafka: kcat mock cluster at ${kafka.bootstrap}`);
     const brokers = () => readFileSync(kafka.brokersFile, 'utf8').trim().split(',');
@@ -89,6 +90,16 @@ async function main() {
       if (s.wants('relay')) figures.push(...(await relayFigures(s, stores, brokers)));
       if (s.wants('rebuild'))
         figures.push(...(await rebuildFigures(s, stores, s.databaseUrl, d.schemaPrefix, plainRead)));
+      if (s.wants('evidence'))
+        figures.push(
+          ...(await evidenceFigures({
+            databaseUrl: s.databaseUrl,
+            consortium: d.consortium,
+            schemaPrefix: d.schemaPrefix,
+            projectionSchema: `${d.schemaPrefix}evidence_projection`,
+            runs: s.runs,
+          })),
+        );
     } finally {
       process.kill(kafka.pid, 'SIGKILL');
       rmSync(kafka.brokersFile, { force: true });

@@ -9,6 +9,8 @@ export const FIGURE_IDS = [
   'memory',
   'latency',
   'queries',
+  // Issue 4's: the place view and composing a pack from the read models, and the evidence read models' rebuild.
+  'evidence',
 ] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
