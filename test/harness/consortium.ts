@@ -20,7 +20,7 @@ export type TestSetting = 'real' | 'embedded';
 export async function startTestConsortium(
   setting: TestSetting = 'real',
   overrides: Partial<Consortium> = {},
-  options: Pick<ConsortiumOptions, 'webhooks' | 'clock'> = {},
+  options: Pick<ConsortiumOptions, 'webhooks' | 'clock' | 'portal'> = {},
 ): Promise<RunningConsortium> {
   const consortium = loadConsortium();
   // A consortium id of its own keeps this run's topics apart from any other on the shared mock cluster.

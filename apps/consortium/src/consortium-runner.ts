@@ -3,12 +3,14 @@ import { brokersFromEnv, InProcessBus, KafkaBus, MessageBus } from '@app/messagi
 import { Clock, createPool, startEmbeddedPostgres, TokenKeys } from '@app/platform';
 import { PostgresKeyStore } from '@app/privacy';
 import { RunningPartnerService, startPartnerService } from '../../partner-service/src/partner-service';
+import { RunningPortal, startPortal } from '../../portal/src/portal';
 import { generateSigningKey } from '../../projection-service/src/evidence/signing';
 import { WebhookOptions } from '../../projection-service/src/feeds/webhooks';
 import {
   RunningProjectionService,
   startProjectionService,
 } from '../../projection-service/src/projection-service';
+import { demoUsers } from './demo';
 import { Secrets } from './secrets';
 
 export interface ConsortiumOptions {
@@ -27,12 +29,24 @@ export interface ConsortiumOptions {
   clock?: Clock;
   /** Webhook retry timing (tests shorten it). */
   webhooks?: WebhookOptions;
+  /** The portal: on basePort + partners + 1 (or portalPort), with the demo users given this password. */
+  portal?: PortalSettings;
+}
+
+export interface PortalSettings {
+  /** Its own port; otherwise the one after the partners'. */
+  portalPort?: number;
+  /** Set where the portal is served over HTTPS. */
+  secureCookies?: boolean;
+  /** The demo users (demo.ts) are added with this password; without one, no users are added. */
+  demoPassword?: string;
 }
 
 export interface RunningConsortium {
   consortium: Consortium;
   partners: Map<string, RunningPartnerService>;
   projection: RunningProjectionService;
+  portal: RunningPortal;
   tokenKeys: TokenKeys;
   databaseUrl: string;
   embedded: boolean;
@@ -98,16 +112,32 @@ export async function startConsortium(o: ConsortiumOptions): Promise<RunningCons
     );
     partnerUrls[p.id] = partners.get(p.id)?.url as string;
   }
+  const portal = await startPortal({
+    consortium: o.consortium,
+    partnerUrls,
+    projectionUrl: projection.url,
+    tokenKeys,
+    databaseUrl,
+    schema: schemaOf('portal'),
+    port: o.portal?.portalPort ?? portFor(o.consortium.partners.length + 1),
+    host: o.host,
+    secureCookies: o.portal?.secureCookies,
+    seedUsers: o.portal?.demoPassword
+      ? { users: demoUsers(o.consortium), password: o.portal.demoPassword }
+      : undefined,
+  });
   return {
     consortium: o.consortium,
     partners,
     projection,
+    portal,
     tokenKeys,
     databaseUrl,
     embedded: embedded !== null,
     busKind: bus instanceof KafkaBus ? 'kafka' : 'in-process',
     schemaOf,
     async stop() {
+      await portal.stop();
       for (const p of partners.values()) await p.stop();
       await projection.stop();
       await bus.close();

@@ -1,0 +1,88 @@
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Response } from 'express';
+import { FieldSpec, FormErrors, Posted, text } from '../shared/forms';
+import { cookieNames, cookieOptions, PortalRequest, PublicPage } from '../shared/http-context';
+import { ROLE_PAGES } from '../shared/navigation';
+import { Pages } from '../shared/pages';
+import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
+import { Sessions } from './sessions';
+import { PortalUsers } from './users';
+
+export const USERS = Symbol('USERS');
+export const SESSIONS = Symbol('SESSIONS');
+
+const FIELDS = {
+  userId: { id: 'user-id', label: 'User name' },
+  password: { id: 'password', label: 'Password' },
+} satisfies Record<string, FieldSpec>;
+
+@Controller()
+export class SignInController {
+  constructor(
+    private readonly pages: Pages,
+    @Inject(USERS) private readonly users: PortalUsers,
+    @Inject(SESSIONS) private readonly sessions: Sessions,
+    @Inject(PORTAL_RUNTIME) private readonly runtime: PortalRuntime,
+  ) {}
+
+  @PublicPage()
+  @Get()
+  root(@Req() req: PortalRequest, @Res() res: Response) {
+    res.redirect(303, req.session ? ROLE_PAGES[req.session.user.role].home : '/sign-in');
+  }
+
+  @PublicPage()
+  @Get('sign-in')
+  form(@Req() req: PortalRequest, @Res() res: Response) {
+    if (req.session) return res.redirect(303, ROLE_PAGES[req.session.user.role].home);
+    this.pages.render(req, res, 'sign-in/templates/sign-in.njk', { title: 'Sign in', userId: '' });
+  }
+
+  @PublicPage()
+  @Post('sign-in')
+  @HttpCode(200)
+  async signIn(@Req() req: PortalRequest, @Res() res: Response, @Body() body: Posted) {
+    const userId = text(body, 'userId');
+    const password = typeof body.password === 'string' ? body.password : '';
+    const errors = new FormErrors();
+    if (!userId) errors.add(FIELDS.userId, 'Enter your user name');
+    if (!password) errors.add(FIELDS.password, 'Enter your password');
+    const user = errors.any ? null : await this.users.check(userId, password);
+    // One message for an unknown user and a wrong password, so the form does not tell which user names exist.
+    if (!errors.any && !user) errors.add(FIELDS.userId, 'The user name or password is not right');
+    if (!user) {
+      this.pages.render(req, res, 'sign-in/templates/sign-in.njk', { title: 'Sign in', userId, errors }, 400);
+      return;
+    }
+    if (req.session) await this.sessions.close(req.session.id);
+    const session = await this.sessions.open(user);
+    const names = cookieNames(this.runtime.secureCookies);
+    res.cookie(names.session, session.id, cookieOptions(this.runtime.secureCookies));
+    res.clearCookie(names.signIn, cookieOptions(this.runtime.secureCookies));
+    res.redirect(303, ROLE_PAGES[user.role].home);
+  }
+
+  /** Sign out ends the session on the server, not only in the browser. */
+  @PublicPage()
+  @Post('sign-out')
+  async signOut(@Req() req: PortalRequest, @Res() res: Response) {
+    if (req.session) await this.sessions.close(req.session.id);
+    res.clearCookie(
+      cookieNames(this.runtime.secureCookies).session,
+      cookieOptions(this.runtime.secureCookies),
+    );
+    res.redirect(303, '/signed-out');
+  }
+
+  @PublicPage()
+  @Get('signed-out')
+  signedOut(@Req() req: PortalRequest, @Res() res: Response) {
+    this.pages.render(req, res, 'sign-in/templates/signed-out.njk', { title: 'You have signed out' });
+  }
+
+  /** The home page of roles whose own pages are still to come. */
+  @Get('home')
+  home(@Req() req: PortalRequest, @Res() res: Response) {
+    this.pages.render(req, res, 'sign-in/templates/home.njk', { title: 'Your pages' });
+  }
+}

@@ -1,0 +1,225 @@
+import { Actor } from '@app/platform';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Response } from 'express';
+import {
+  FieldMap,
+  FieldSpec,
+  FormErrors,
+  formResult,
+  isoDateFrom,
+  list,
+  Posted,
+  text,
+} from '../shared/forms';
+import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { Pages } from '../shared/pages';
+import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
+import { Services } from '../shared/services';
+import { consentChoices, consentFields, consentRequest } from './consent-form';
+import { journeyPath, refParam } from './worker-paths';
+
+const IDENTIFIERS: FieldMap = {
+  name: { id: 'name', label: 'Full name' },
+  dateOfBirth: { id: 'date-of-birth', label: 'Date of birth' },
+};
+
+const REGISTER: FieldMap = {
+  ...IDENTIFIERS,
+  'contact.phone': { id: 'phone', label: 'Phone number' },
+  'contact.email': { id: 'email', label: 'Email address' },
+  'contact.address': { id: 'address', label: 'Address' },
+  contact: { id: 'phone', label: 'Contact details' },
+  whatMatters: { id: 'what-matters', label: 'What matters to them' },
+  ...consentFields,
+};
+
+/** Name and date of birth as the services take them; a date that is not day/month/year is the form's error. */
+function identifiers(body: Posted, errors: FormErrors) {
+  const name = text(body, 'name');
+  const typed = text(body, 'dateOfBirth');
+  const dateOfBirth = typed ? isoDateFrom(typed) : '';
+  if (dateOfBirth === null)
+    errors.add(
+      IDENTIFIERS.dateOfBirth as FieldSpec,
+      'Date of birth must be a date as day/month/year, for example 31/03/1990',
+    );
+  return { name, dateOfBirth: dateOfBirth ?? typed };
+}
+
+/** Someone at the door: find their journey (here or at another partner), or register them. */
+@ForRoles('worker')
+@Controller('worker')
+export class PeopleController {
+  constructor(
+    private readonly pages: Pages,
+    private readonly services: Services,
+    @Inject(PORTAL_RUNTIME) private readonly runtime: PortalRuntime,
+  ) {}
+
+  @Get()
+  find(@Req() req: PortalRequest, @Res() res: Response) {
+    this.pages.render(req, res, 'worker/templates/find.njk', { title: 'Find a person', form: {} });
+  }
+
+  /** The lookup answers only whether a journey exists, here or elsewhere: never its content. */
+  @Post('lookup')
+  async lookup(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Body() body: Posted,
+    @SignedIn() actor: Actor,
+  ) {
+    const errors = new FormErrors();
+    const input = identifiers(body, errors);
+    const form = { name: input.name, dateOfBirth: text(body, 'dateOfBirth') };
+    if (!errors.any) {
+      const answer = formResult(
+        await this.services.as(actor).partner<LookupAnswer>('POST', '/people/lookup', input),
+        IDENTIFIERS,
+      );
+      if (answer.ok) {
+        this.pages.render(req, res, 'worker/templates/lookup-result.njk', {
+          title: answer.body.found ? 'A journey was found' : 'No journey was found',
+          form,
+          input,
+          journeys: answer.body.journeys,
+          consent: consentChoices(this.runtime.consortium, actor.organisation),
+        });
+        return;
+      }
+      errors.summary.push(...answer.errors.summary);
+      Object.assign(errors.fields, answer.errors.fields);
+    }
+    this.pages.render(req, res, 'worker/templates/find.njk', { title: 'Find a person', form, errors }, 400);
+  }
+
+  @Get('people/new')
+  newPerson(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
+    this.renderRegister(req, res, actor, {
+      name: text(req.query as Posted, 'name'),
+      dateOfBirth: text(req.query as Posted, 'dateOfBirth'),
+    });
+  }
+
+  /** Registers the person and, in the same step, records the consent they gave (if they gave one). */
+  @Post('people')
+  async register(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Body() body: Posted,
+    @SignedIn() actor: Actor,
+  ) {
+    const errors = new FormErrors();
+    const ids = identifiers(body, errors);
+    const consent = consentRequest(body, errors);
+    const contact = Object.fromEntries(
+      (['phone', 'email', 'address'] as const).flatMap((k) => (text(body, k) ? [[k, text(body, k)]] : [])),
+    );
+    const form = { ...body, partners: list(body, 'partners'), purposes: list(body, 'purposes') };
+    if (errors.any) return this.renderRegister(req, res, actor, form, errors);
+    const api = this.services.as(actor);
+    const registered = formResult(
+      await api.partner<{ personRef: string }>('POST', '/people', {
+        ...ids,
+        contact,
+        whatMatters: text(body, 'whatMatters'),
+      }),
+      REGISTER,
+    );
+    if (!registered.ok) return this.renderRegister(req, res, actor, form, registered.errors);
+    const { personRef } = registered.body;
+    if (consent) {
+      const given = formResult(
+        await api.partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
+        REGISTER,
+      );
+      // The person is registered already; the consent form is where its errors can be put right.
+      if (!given.ok) {
+        await req.flash(
+          `${ids.name} is registered (${personRef}), but their consent was not recorded: ${given.errors.summary.map((s) => s.text).join('; ')}`,
+        );
+        return res.redirect(303, `${journeyPath(personRef)}/consents`);
+      }
+    }
+    await req.flash(
+      `${ids.name} is registered. Their reference is ${personRef}.${consent ? ' Their consent is recorded.' : ''}`,
+    );
+    res.redirect(303, journeyPath(personRef));
+  }
+
+  /** A person whose journey began at another partner is welcomed here, then their consent is recorded. */
+  @Post('people/:ref/arrival')
+  async arrival(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Param('ref') ref: string,
+    @Body() body: Posted,
+    @SignedIn() actor: Actor,
+  ) {
+    const personRef = refParam(ref);
+    const errors = new FormErrors();
+    const ids = identifiers(body, errors);
+    const consent = consentRequest(body, errors);
+    const api = this.services.as(actor);
+    const fields = { ...IDENTIFIERS, ...consentFields };
+    const rerender = (e: FormErrors) =>
+      this.pages.render(
+        req,
+        res,
+        'worker/templates/lookup-result.njk',
+        {
+          title: 'A journey was found',
+          form: {
+            name: ids.name,
+            dateOfBirth: text(body, 'dateOfBirth'),
+            partners: list(body, 'partners'),
+            purposes: list(body, 'purposes'),
+          },
+          input: ids,
+          journeys: [{ personRef, knownHere: false }],
+          consent: consentChoices(this.runtime.consortium, actor.organisation),
+          errors: e,
+        },
+        400,
+      );
+    if (errors.any) return rerender(errors);
+    // Welcomed first: a partner records consent only for a person it knows.
+    const welcomed = formResult(
+      await api.partner('POST', `/people/${encodeURIComponent(personRef)}/arrival`, ids),
+      fields,
+    );
+    if (!welcomed.ok) return rerender(welcomed.errors);
+    if (consent) {
+      const given = formResult(
+        await api.partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
+        fields,
+      );
+      if (!given.ok) {
+        await req.flash(`${ids.name} is welcomed here, but their consent was not recorded.`);
+        return res.redirect(303, `${journeyPath(personRef)}/consents`);
+      }
+    }
+    await req.flash(`${ids.name} is welcomed here.${consent ? ' Their consent is recorded.' : ''}`);
+    res.redirect(303, journeyPath(personRef));
+  }
+
+  private renderRegister(req: PortalRequest, res: Response, actor: Actor, form: Posted, errors?: FormErrors) {
+    this.pages.render(
+      req,
+      res,
+      'worker/templates/register.njk',
+      {
+        title: 'Register a person',
+        form,
+        consent: consentChoices(this.runtime.consortium, actor.organisation),
+        errors,
+      },
+      errors ? 400 : 200,
+    );
+  }
+}
+
+interface LookupAnswer {
+  found: boolean;
+  journeys: { personRef: string; knownHere: boolean }[];
+}

@@ -1,0 +1,110 @@
+import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
+import { startTestConsortium } from '../harness/consortium';
+import { errorSummary, heading, PortalClient } from './portal-client';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('portal: signing in and out', () => {
+  let c: RunningConsortium;
+  beforeAll(async () => {
+    c = await startTestConsortium('real', {}, { portal: { demoPassword: PASSWORD } });
+  });
+  afterAll(() => c?.stop());
+
+  it('opens on the sign-in page, in the design system’s layout, with security headers', async () => {
+    const browser = new PortalClient(c.portal.url);
+    const page = await browser.get('/');
+    expect(page.url).toMatch(/\/sign-in$/);
+    expect(page.status).toBe(200);
+    expect(heading(page.html)).toBe('Sign in');
+    expect(page.html).toContain('<html lang="en-GB">');
+    expect(page.html).toContain('<main class="ds_layout');
+    expect(page.html).toContain('id="main-content"');
+    expect(page.html).toContain('href="#main-content"');
+    expect(page.html).toContain('ds_phase-banner');
+    expect(page.html).toContain('NESSie');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const css = await fetch(`${c.portal.url}/static/design-system/css/design-system.min.css`);
+    expect(css.status).toBe(200);
+  });
+
+  it('refuses a wrong password with the design system’s error summary and inline error', async () => {
+    const browser = new PortalClient(c.portal.url);
+    await browser.get('/sign-in');
+    const page = await browser.submit('/sign-in', { userId: 'fresh-start-worker', password: 'wrong' });
+    expect(page.status).toBe(400);
+    expect(errorSummary(page.html)).toEqual(['The user name or password is not right']);
+    expect(page.html).toContain('<a href="#user-id">');
+    expect(page.html).toContain('ds_question--error');
+    expect(page.html).toContain('ds_input--error');
+    expect(page.html).toContain('<title>Error: Sign in');
+    expect(browser.cookies.has('hls-session')).toBe(false);
+    const empty = await browser.submit('/sign-in', { userId: '', password: '' });
+    expect(errorSummary(empty.html)).toEqual(['Enter your user name', 'Enter your password']);
+  });
+
+  it('signs in with a session cookie that is HttpOnly and SameSite=Lax, and signs out on the server', async () => {
+    const browser = new PortalClient(c.portal.url);
+    const page = await browser.signIn('fresh-start-worker', PASSWORD);
+    expect(page.url).toMatch(/\/worker$/);
+    expect(heading(page.html)).toBe('Find a person');
+    expect(page.html).toContain('Signed in as <strong>Fresh Start Development Support Worker</strong>');
+    const cookie = browser.setCookies.find((h) => h.startsWith('hls-session=')) ?? '';
+    expect(cookie).toMatch(/^hls-session=[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).not.toMatch(/Secure/i);
+
+    const session = browser.cookies.get('hls-session') as string;
+    const out = await browser.submit('/sign-out', {});
+    expect(heading(out.html)).toBe('You have signed out');
+    // The old cookie opens nothing any more: the session is gone from the server, not only from the browser.
+    const again = new PortalClient(c.portal.url);
+    again.cookies.set('hls-session', session);
+    const refused = await again.get('/worker');
+    expect(refused.url).toMatch(/\/sign-in$/);
+  });
+
+  it('refuses a form without this session’s CSRF token, and saves nothing', async () => {
+    const browser = new PortalClient(c.portal.url);
+    await browser.signIn('fresh-start-worker', PASSWORD);
+    const forged = await browser.submit(
+      '/worker/people',
+      { name: 'Forged Person', dateOfBirth: '01/01/1990', whatMatters: 'x' },
+      'not-the-token',
+    );
+    expect(forged.status).toBe(403);
+    expect(heading(forged.html)).toBe('This form could not be sent');
+    const missing = await browser.submit('/sign-out', {}, '');
+    expect(missing.status).toBe(403);
+    // Still signed in: the forged sign-out did nothing.
+    expect((await browser.get('/worker')).status).toBe(200);
+    // A sign-in form posted without the sign-in token (from another site) is refused too.
+    const other = new PortalClient(c.portal.url);
+    const login = await other.submit('/sign-in', { userId: 'fresh-start-worker', password: PASSWORD }, '');
+    expect(login.status).toBe(403);
+  });
+
+  it('answers an unknown page with a 404 page and another role’s page with a 403 page, each saying what next', async () => {
+    const browser = new PortalClient(c.portal.url);
+    await browser.signIn('fresh-start-steward', PASSWORD);
+    const missing = await browser.get('/no-such-page');
+    expect(missing.status).toBe(404);
+    expect(heading(missing.html)).toBe('Page not found');
+    expect(missing.html).toContain('What you can do');
+    const worker = await browser.get('/worker');
+    expect(worker.status).toBe(403);
+    expect(heading(worker.html)).toBe('You cannot see this page');
+    expect(worker.html).toContain('This page is for worker users only.');
+    expect(worker.html).toContain('Go to your home page');
+  });
+
+  it('sends a visitor who is not signed in to the sign-in page', async () => {
+    const page = await new PortalClient(c.portal.url).get('/worker/referrals');
+    expect(page.url).toMatch(/\/sign-in$/);
+  });
+});
