@@ -31,14 +31,15 @@ export const PROJECTION_ROUTES: RouteDoc[] = [
     method: 'get',
     path: '/referrals/inbox',
     action: 'referral.inbox',
-    summary: 'Referrals to the reader’s organisation (query: mine=true for the worker’s own)',
+    summary:
+      'Referrals to the reader’s organisation, newest first (query: mine=true for the worker’s own; limit, before: a page)',
     success: [200, 'The inbox'],
   },
   {
     method: 'get',
     path: '/referrals/sent',
     action: 'referral.sent',
-    summary: 'Referrals from the reader’s partner, and their outcome',
+    summary: 'Referrals from the reader’s partner, and their outcome (query: limit, before: a page)',
     success: [200, 'The closed loop'],
   },
   {

@@ -1,43 +1,89 @@
 import { isStatutoryBody } from '@app/consortium';
-import { consentPermits } from '@app/domain';
-import { Actor, Allow, CurrentActor, parseInput } from '@app/platform';
-import { openFor } from '@app/privacy';
+import { ConsentRecord, consentPermits } from '@app/domain';
+import { Actor, Allow, badRequest, CurrentActor, parseInput } from '@app/platform';
+import { keyIdsIn, openAll } from '@app/privacy';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { FindOptionsWhere } from 'typeorm';
 import { z } from 'zod';
-import { consentsOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
+import { consentsOfMany, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
 import { PersonRecord, ReferralView } from '../shared/read-models';
 
 const DAY = 24 * 60 * 60 * 1000;
-const mineInput = z.enum(['true', 'false']).optional();
+const pageInput = z
+  .object({
+    mine: z.enum(['true', 'false']).optional(),
+    /** The `next` of the page before: the referrals requested before it. */
+    before: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1, 'must be at least 1').max(200, 'must be at most 200').default(50),
+  })
+  .strict();
+
+/** A page ends at a referral; the next starts after it (newest first, ties by id). */
+const encodeBefore = (r: ReferralView) =>
+  Buffer.from(`${r.requestedAt.toISOString()}|${r.referralId}`).toString('base64url');
+function decodeBefore(cursor: string): { at: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(id))
+    throw badRequest('The page cursor is not one this service gave out', [
+      { field: 'before', reason: 'pass back the "next" of the page before, exactly as received' },
+    ]);
+  return { at: new Date(at), id };
+}
 
 /** Referral inboxes (per organisation, and per worker) and the referrer's closed loop: what became of each. */
 @Controller('referrals')
 export class ReferralInboxController {
   constructor(@Inject(PROJECTION_RUNTIME) private readonly runtime: ProjectionRuntime) {}
 
-  /** `?mine=true`: the referrals this worker took on. */
+  /** `?mine=true`: the referrals this worker took on. Newest first, a page at a time (`limit`, `before`). */
   @Allow('referral.inbox')
   @Get('inbox')
-  async inbox(@CurrentActor() actor: Actor, @Query('mine') mine?: string) {
-    const where: FindOptionsWhere<ReferralView> = { toOrganisation: actor.organisation };
-    if (parseInput(mineInput, mine, 'mine') === 'true') where.assignee = actor.userId;
-    return this.list(where, actor);
+  async inbox(@CurrentActor() actor: Actor, @Query() query: unknown) {
+    const page = parseInput(pageInput, query, 'query');
+    const mine = page.mine === 'true' ? 'AND r.assignee = :user' : '';
+    return this.list(`r.to_organisation = :organisation ${mine}`, page, actor);
   }
 
   @Allow('referral.sent')
   @Get('sent')
-  async sent(@CurrentActor() actor: Actor) {
-    return this.list({ fromPartner: actor.organisation }, actor);
+  async sent(@CurrentActor() actor: Actor, @Query() query: unknown) {
+    const page = parseInput(pageInput.omit({ mine: true }), query, 'query');
+    return this.list('r.from_partner = :organisation', page, actor);
   }
 
-  private async list(where: FindOptionsWhere<ReferralView>, actor: Actor) {
-    const rows = await this.runtime.dataSource
+  private async list(where: string, page: { before?: string; limit: number }, actor: Actor) {
+    const { runtime } = this;
+    const before = page.before ? decodeBefore(page.before) : null;
+    const query = runtime.dataSource
       .getRepository(ReferralView)
-      .find({ where, order: { requestedAt: 'DESC' } });
+      .createQueryBuilder('r')
+      .where(where, { organisation: actor.organisation, user: actor.userId })
+      .orderBy('r.requested_at', 'DESC')
+      .addOrderBy('r.referral_id', 'DESC')
+      .take(page.limit + 1);
+    if (before)
+      query.andWhere('(r.requested_at, r.referral_id) < (:at, :id)', { at: before.at, id: before.id });
+    const found = await query.getMany();
+    const rows = found.slice(0, page.limit);
+    // What the page needs, fetched once for all of it: consents, the referrers' records of the people, keys.
+    const consents = await consentsOfMany(
+      runtime,
+      rows.map((r) => r.personRef),
+    );
+    const records = rows.length
+      ? await runtime.dataSource.getRepository(PersonRecord).find({
+          where: rows.map((r) => ({ personRef: r.personRef, partner: r.fromPartner })),
+        })
+      : [];
+    const named = new Map(records.map((p) => [`${p.personRef}|${p.partner}`, p.personal]));
+    const presented = rows.map((r) => this.present(r, actor, consents.get(r.personRef) ?? [], named));
+    const kids = presented.flatMap((p) => (p.sealed ? [...keyIdsIn(p.sealed.value)] : []));
+    const keys = await runtime.keys.findKeys(kids);
     return {
       organisation: actor.organisation,
-      referrals: await Promise.all(rows.map((r) => this.present(r, actor))),
+      referrals: presented.map(({ sealed, ...p }) =>
+        sealed ? { ...p, personal: openAll(sealed.value, sealed.personRef, keys) } : p,
+      ),
+      next: found.length > page.limit ? encodeBefore(rows[rows.length - 1]) : null,
     };
   }
 
@@ -45,19 +91,24 @@ export class ReferralInboxController {
    * The person's name and the reason travel only with consent to share with the reader's organisation, and
    * never to a statutory body: what is pushed up to them is the referral, not the person.
    */
-  private async present(r: ReferralView, actor: Actor) {
+  private present(
+    r: ReferralView,
+    actor: Actor,
+    consents: ConsentRecord[],
+    named: Map<string, object | null>,
+  ) {
     const { runtime } = this;
     const now = runtime.clock.now();
-    const consents = await consentsOf(runtime, r.personRef);
+    const statutory = isStatutoryBody(runtime.consortium, actor.organisation);
     const mayRead =
-      !isStatutoryBody(runtime.consortium, actor.organisation) &&
+      !statutory &&
       (r.fromPartner === actor.organisation ||
         consentPermits(consents, actor.organisation, 'referral', now) ||
         consentPermits(consents, actor.organisation, 'support', now));
     const overdueAfter = r.requestedAt.getTime() + runtime.consortium.referralAnswerWithinDays * DAY;
     const base = {
       referralId: r.referralId,
-      personRef: isStatutoryBody(runtime.consortium, actor.organisation) ? null : r.personRef,
+      personRef: statutory ? null : r.personRef,
       from: r.fromPartner,
       to: r.toOrganisation,
       status: r.status,
@@ -72,11 +123,9 @@ export class ReferralInboxController {
         ...base,
         personal: null,
         withheld: 'the person has not consented to share their details with you',
+        sealed: null,
       };
-    const record = await runtime.dataSource
-      .getRepository(PersonRecord)
-      .findOneBy({ personRef: r.personRef, partner: r.fromPartner });
-    const name = (record?.personal as { name?: unknown } | null)?.name ?? null;
-    return { ...base, personal: await openFor(runtime.keys, r.personRef, { name, reason: r.reason }) };
+    const name = (named.get(`${r.personRef}|${r.fromPartner}`) as { name?: unknown } | null)?.name ?? null;
+    return { ...base, personal: null, sealed: { personRef: r.personRef, value: { name, reason: r.reason } } };
   }
 }
