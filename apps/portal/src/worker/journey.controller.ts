@@ -139,11 +139,9 @@ export class JourneyController {
   ) {
     const personRef = refParam(ref);
     const result = formResult(
-      await this.services
-        .as(actor)
-        .partner('PUT', `/people/${encodeURIComponent(personRef)}/what-matters`, {
-          whatMatters: text(body, 'whatMatters'),
-        }),
+      await this.services.as(actor).partner('PUT', `/people/${encodeURIComponent(personRef)}/what-matters`, {
+        whatMatters: text(body, 'whatMatters'),
+      }),
       WHAT_MATTERS,
     );
     if (!result.ok) return this.renderWhatMatters(req, res, personRef, body, result.errors);
