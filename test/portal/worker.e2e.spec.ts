@@ -166,6 +166,29 @@ describe('portal: a worker’s pages', () => {
     expect(decode(page.html)).toContain('has not consented to share their journey');
   });
 
+  it('welcomes at another door a person whose journey began elsewhere, with their consent', async () => {
+    const nea = await signedIn('north-edinburgh-arts-worker');
+    const found = await nea.submit('/worker/lookup', { name: 'Ailsa Brown', dateOfBirth: '14/02/1988' });
+    expect(heading(found.html)).toBe('A journey was found');
+    expect(found.html).toContain(`/worker/people/${personRef}/arrival`);
+    // Only that a journey exists: nothing of its content is on the page.
+    expect(decode(found.html)).not.toContain('Keeping my flat');
+    const noPurpose = await nea.submit(`/worker/people/${personRef}/arrival`, {
+      name: 'Ailsa Brown',
+      dateOfBirth: '14/02/1988',
+      partners: ['north-edinburgh-arts'],
+    });
+    expect(errorSummary(noPurpose.html)).toEqual(['Select what they consent to share for']);
+    const welcomed = await nea.submit(`/worker/people/${personRef}/arrival`, {
+      name: 'Ailsa Brown',
+      dateOfBirth: '14/02/1988',
+      partners: ['north-edinburgh-arts', 'fresh-start'],
+      purposes: ['support'],
+    });
+    expect(welcomed.url).toMatch(new RegExp(`/worker/people/${personRef}$`));
+    await until(nea, `/worker/people/${personRef}`, 'Talked about the rent arrears');
+  });
+
   it('rejects a referral only with a reason, then the referrer sees it rejected', async () => {
     const fs = await signedIn('fresh-start-worker');
     await fs.get(`/worker/people/${personRef}/referral`);

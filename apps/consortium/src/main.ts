@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConsortium } from '@app/consortium';
 import { startConsortium } from './consortium-runner';
@@ -14,7 +15,14 @@ async function main() {
   const consortium = loadConsortium();
   const dataDir = resolve(process.env.HLS_DATA_DIR ?? '.data');
   const secrets = secretsFromEnv() ?? loadSecrets(resolve(dataDir, 'secrets.json'), consortium);
+  // The demo users' password: HLS_DEMO_PASSWORD, or a fresh one each start (printed below), never a fixed one.
+  const demoPassword = process.env.HLS_DEMO_PASSWORD || randomBytes(9).toString('base64url');
   const running = await startConsortium({
+    portal: {
+      demoPassword,
+      portalPort: process.env.HLS_PORTAL_PORT ? Number(process.env.HLS_PORTAL_PORT) : undefined,
+      secureCookies: process.env.HLS_SECURE_COOKIES === 'true',
+    },
     consortium,
     secrets,
     databaseUrl: process.env.DATABASE_URL,
@@ -28,6 +36,10 @@ async function main() {
   const lines = [
     '',
     `${consortium.name} is running (${consortium.place})`,
+    '',
+    `  open this: the portal  ${running.portal.url}/sign-in`,
+    `  sign in as any demo user below with the password: ${demoPassword}`,
+    '',
     `  database: ${running.embedded ? `embedded PostgreSQL (PGlite) in ${dataDir}` : 'PostgreSQL at DATABASE_URL'}`,
     `  backbone: ${running.busKind === 'kafka' ? 'Kafka at KAFKA_BROKERS' : 'in-process bus (set KAFKA_BROKERS for Kafka)'}`,
     '',
@@ -35,7 +47,7 @@ async function main() {
     ...[...running.partners.values()].map((p) => `  partner service: ${p.partnerId.padEnd(22)} ${p.url}`),
     '',
     seeded ? `  worked example: ${seeded} (Kayleigh), registered at Fresh Start, referred to Spartans` : '',
-    '  demo users and their bearer tokens (valid 30 days):',
+    '  demo users (user name, role) and their bearer tokens for the APIs (valid 30 days):',
     ...demoUsers(consortium).map(
       (u) => `    ${u.userId.padEnd(32)} ${u.role.padEnd(17)} ${tokens.get(u.userId)}`,
     ),

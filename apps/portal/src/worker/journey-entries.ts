@@ -27,7 +27,10 @@ const pounds = (pence: unknown) =>
   typeof pence === 'number' && pence > 0 ? `£${(pence / 100).toFixed(2)}` : null;
 
 /** How each kind of entry reads on the timeline. Presentation only: the entries are the projection's. */
-const PRESENT: Record<string, (d: D, c: Consortium) => { heading: string; lines: (string | null)[] }> = {
+const PRESENT: Record<
+  string,
+  (d: D, c: Consortium, e: JourneyEntry) => { heading: string; lines: (string | null)[] }
+> = {
   PersonRegistered: () => ({ heading: 'Registered', lines: [] }),
   PersonWelcomed: (d, c) => {
     const via = d.via as D | undefined;
@@ -78,8 +81,9 @@ const PRESENT: Record<string, (d: D, c: Consortium) => { heading: string; lines:
     heading: `Referred to ${organisationName(c, String(d.toOrganisation))}`,
     lines: [words(d.reason)],
   }),
-  ReferralStatusChanged: (d, c) => ({
-    heading: `Referral ${spaced(d.status)} by ${organisationName(c, String(d.side === 'recipient' ? d.toOrganisation : d.fromPartner))}`,
+  // The entry's partner is the side that moved the referral.
+  ReferralStatusChanged: (d, c, e) => ({
+    heading: `Referral ${spaced(d.status)} by ${organisationName(c, e.partner)}`,
     lines: [words(d.reason)],
   }),
   PersonErased: () => ({ heading: 'Erased', lines: [] }),
@@ -88,7 +92,7 @@ const PRESENT: Record<string, (d: D, c: Consortium) => { heading: string; lines:
 export function timeline(entries: JourneyEntry[], c: Consortium): TimelineItem[] {
   return entries.map((e) => {
     const present = PRESENT[e.type] ?? (() => ({ heading: spaced(e.type), lines: [] }));
-    const { heading, lines } = present(e.details ?? {}, c);
+    const { heading, lines } = present(e.details ?? {}, c, e);
     return {
       at: e.occurredAt,
       partner: organisationName(c, e.partner),
