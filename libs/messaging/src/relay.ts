@@ -1,4 +1,4 @@
-import { checkpointOf, EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
+import { checkpointOf, EventStore, LOG_START, LogCheckpoint, RecordedEvent } from '@app/event-store';
 import { checkSchemaName, migrate } from '@app/platform';
 import { Pool } from 'pg';
 import { toCloudEvent, topicFor } from './cloud-event';
@@ -45,20 +45,31 @@ export interface RelayOptions {
   batchSize?: number;
   /** How often to look at the log when nobody woke the relay. */
   idleMs?: number;
+  /**
+   * While there is more to publish, the checkpoint is saved at most this often (and always once the log is
+   * caught up, and at stop): a crash republishes at most this much, which consumers absorb (they dedupe).
+   */
+  saveEveryMs?: number;
   onError?: (e: unknown) => void;
 }
 
 /**
  * Tails a partner's event store in commit-safe order and publishes each event to the bus, then moves its
- * checkpoint. A crash between the two republishes a batch (consumers dedupe by event id); it never loses one.
+ * checkpoint. A crash between the two republishes what was published since the last save (consumers dedupe by
+ * event id); it never loses an event. While one batch is being published the next is read.
  */
 export class Relay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private published = 0;
-  /** The checkpoint as last saved by this relay; read from the table once, at the first pump. */
+  /** Where publishing has got to (confirmed by the bus); read from the table once, at the first pump. */
   private at: LogCheckpoint | null = null;
+  /** What is saved in the table, and when. */
+  private saved: LogCheckpoint | null = null;
+  private savedAt = 0;
+  /** The next batch, read while the last one was being published. */
+  private ahead: { from: LogCheckpoint; batch: Promise<RecordedEvent[]> } | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -82,6 +93,7 @@ export class Relay {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.save().catch((e) => this.options.onError?.(e));
   }
 
   get publishedCount(): number {
@@ -91,20 +103,47 @@ export class Relay {
   /** Publishes one batch; returns how many events went out. */
   async pumpOnce(): Promise<number> {
     this.at ??= await this.checkpoints.load(this.options.name);
-    const batch = await this.store.readLog(this.at, this.options.batchSize ?? 500);
-    if (batch.length === 0) return 0;
-    await this.bus.publish(
-      batch.map((e) => ({
-        topic: topicFor(this.options.consortiumId, e.metadata.scale),
-        key: e.metadata.subject,
-        event: toCloudEvent(this.options.consortiumId, e),
-      })),
-    );
+    this.saved ??= this.at;
+    const size = this.options.batchSize ?? 1000;
+    const at = this.at;
+    const ahead = this.ahead;
+    this.ahead = null;
+    const batch =
+      ahead && sameCheckpoint(ahead.from, at) ? await ahead.batch : await this.store.readLog(at, size);
+    if (batch.length === 0) {
+      await this.save();
+      return 0;
+    }
     const next = checkpointOf(batch[batch.length - 1]);
-    await this.checkpoints.save(this.options.name, next);
+    // Read on while the bus takes this batch; a failed read is simply made again next time.
+    const following = this.store.readLog(next, size);
+    following.catch(() => undefined);
+    this.ahead = { from: next, batch: following };
+    try {
+      await this.bus.publish(
+        batch.map((e) => ({
+          topic: topicFor(this.options.consortiumId, e.metadata.scale),
+          key: e.metadata.subject,
+          event: toCloudEvent(this.options.consortiumId, e),
+        })),
+      );
+    } catch (e) {
+      this.ahead = null;
+      throw e;
+    }
     this.at = next;
     this.published += batch.length;
+    if (Date.now() - this.savedAt >= (this.options.saveEveryMs ?? 200)) await this.save();
     return batch.length;
+  }
+
+  /** Saves where publishing has got to, if it moved since the last save. */
+  private async save(): Promise<void> {
+    if (!this.at || (this.saved && sameCheckpoint(this.saved, this.at))) return;
+    const at = this.at;
+    await this.checkpoints.save(this.options.name, at);
+    this.saved = at;
+    this.savedAt = Date.now();
   }
 
   private async run(): Promise<void> {
@@ -137,3 +176,6 @@ export class Relay {
     });
   }
 }
+
+const sameCheckpoint = (a: LogCheckpoint, b: LogCheckpoint) =>
+  a.position === b.position && a.transactionId === b.transactionId;
