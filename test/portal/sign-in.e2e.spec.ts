@@ -1,5 +1,8 @@
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
+import { demoUsers } from '../../apps/consortium/src/demo';
+import { startPortal } from '../../apps/portal/src/portal';
 import { startTestConsortium } from '../harness/consortium';
+import { harnessState } from '../harness/index';
 import { errorSummary, heading, PortalClient } from './portal-client';
 
 const PASSWORD = 'correct horse battery staple';
@@ -101,6 +104,33 @@ describe('portal: signing in and out', () => {
     expect(heading(worker.html)).toBe('You cannot see this page');
     expect(worker.html).toContain('This page is for worker users only.');
     expect(worker.html).toContain('Go to your home page');
+  });
+
+  it('marks its cookies Secure and __Host- where it is served over TLS', async () => {
+    const portal = await startPortal({
+      consortium: c.consortium,
+      partnerUrls: {},
+      projectionUrl: c.projection.url,
+      tokenKeys: c.tokenKeys,
+      databaseUrl: harnessState().databaseUrl,
+      schema: `${c.schemaOf('portal')}_tls`,
+      secureCookies: true,
+      seedUsers: { users: demoUsers(c.consortium).slice(0, 1), password: PASSWORD },
+    });
+    try {
+      const browser = new PortalClient(portal.url);
+      await browser.get('/sign-in');
+      expect(browser.setCookies[0]).toMatch(/^__Host-hls-sign-in=[^;]+;.*Secure/i);
+      // The client speaks plain http to the test server, so it sends the Secure cookie back by hand.
+      await browser.submit('/sign-in', { userId: 'fresh-start-worker', password: PASSWORD });
+      const session = browser.setCookies.find((h) => h.startsWith('__Host-hls-session=')) ?? '';
+      expect(session).toMatch(/HttpOnly/i);
+      expect(session).toMatch(/Secure/i);
+      expect(session).toMatch(/SameSite=Lax/i);
+      expect(session).toMatch(/Path=\//);
+    } finally {
+      await portal.stop();
+    }
   });
 
   it('sends a visitor who is not signed in to the sign-in page', async () => {

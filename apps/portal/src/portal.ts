@@ -7,7 +7,7 @@ import cookieParser from 'cookie-parser';
 import helmet from 'helmet';
 import { PageGuard, sessionMiddleware } from './shared/http-context';
 import { PageErrorFilter } from './shared/page-errors';
-import { Pages } from './shared/pages';
+import { Pages, portalSourceDir } from './shared/pages';
 import { PORTAL_RUNTIME, PortalRuntime } from './shared/portal-runtime';
 import { Services } from './shared/services';
 import { PORTAL_MIGRATIONS } from './sign-in/migrations';
@@ -119,7 +119,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
     app.use('/static/design-system', express.static(designSystemDist, { maxAge: '1d', fallthrough: false }));
     app.use(
       '/static/portal',
-      express.static(join(__dirname, 'static'), { maxAge: '1h', fallthrough: false }),
+      express.static(join(portalSourceDir(), 'static'), { maxAge: '1h', fallthrough: false }),
     );
     app.use('/favicon.ico', (_req: unknown, res: { status(n: number): { end(): void } }) =>
       res.status(204).end(),

@@ -9,17 +9,20 @@ import { ROLE_PAGES } from './navigation';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from './portal-runtime';
 
 /**
- * Where the templates are: beside the sources (ts-node, jest), or, for the compiled app, the sources' folder
- * from the working directory. Each capability keeps its own under `<capability>/templates/`.
+ * The portal's source folder, which holds the templates (each capability's under `<capability>/templates/`)
+ * and `static/`: beside this file under ts-node and jest; for the compiled app (which tsc leaves without
+ * them), the sources' folder from the working directory.
  */
-function templateRoots(): string[] {
-  return [join(__dirname, '..'), join(process.cwd(), 'apps/portal/src')].filter((d) =>
+export function portalSourceDir(): string {
+  const found = [join(__dirname, '..'), join(process.cwd(), 'apps/portal/src')].find((d) =>
     existsSync(join(d, 'shared/templates/layout.njk')),
   );
+  if (!found) throw new Error('the portal’s templates are not found (apps/portal/src/**/templates)');
+  return found;
 }
 
 export function createTemplates(): nunjucks.Environment {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templateRoots()), {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(portalSourceDir()), {
     autoescape: true,
     throwOnUndefined: false,
   });
@@ -56,7 +59,8 @@ export class Pages {
 
   constructor(@Inject(PORTAL_RUNTIME) private readonly runtime: PortalRuntime) {}
 
-  render(req: PortalRequest, res: Response, template: string, data: PageData, status = 200): void {
+  /** A page with form errors is answered 400 unless a status is given. */
+  render(req: PortalRequest, res: Response, template: string, data: PageData, status?: number): void {
     const c = this.runtime.consortium;
     const user = req.session?.user ?? null;
     const html = this.env.render(template, {
@@ -70,6 +74,9 @@ export class Pages {
       path: req.path,
       orgName: (id: string) => organisationName(c, id),
     });
-    res.status(status).type('html').send(html);
+    res
+      .status(status ?? (data.errors?.any ? 400 : 200))
+      .type('html')
+      .send(html);
   }
 }

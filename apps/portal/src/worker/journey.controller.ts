@@ -252,25 +252,19 @@ export class JourneyController {
         .projection<{ consents: Consent[] }>('GET', `/people/${encodeURIComponent(personRef)}/consents`),
     );
     const name = (id: string) => organisationName(this.runtime.consortium, id);
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/consents.njk',
-      {
-        title: 'Consent',
-        personRef,
-        consents: answer.consents.map((c) => ({
-          ...c,
-          partners: c.partners.map(name),
-          recordedBy: name(c.recordedBy),
-          ours: c.recordedBy === actor.organisation,
-        })),
-        consent: consentChoices(this.runtime.consortium, actor.organisation),
-        form,
-        errors,
-      },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/consents.njk', {
+      title: 'Consent',
+      personRef,
+      consents: answer.consents.map((c) => ({
+        ...c,
+        partners: c.partners.map(name),
+        recordedBy: name(c.recordedBy),
+        ours: c.recordedBy === actor.organisation,
+      })),
+      consent: consentChoices(this.runtime.consortium, actor.organisation),
+      form,
+      errors,
+    });
   }
 
   private renderRecord(
@@ -282,21 +276,15 @@ export class JourneyController {
     errors?: FormErrors,
   ) {
     const f = formFor(record);
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/record.njk',
-      {
-        title: f.title,
-        personRef,
-        record,
-        form,
-        choices: f.choices ?? {},
-        measureRows: MEASURE_ROW_NUMBERS,
-        errors,
-      },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/record.njk', {
+      title: f.title,
+      personRef,
+      record,
+      form,
+      choices: f.choices ?? {},
+      measureRows: MEASURE_ROW_NUMBERS,
+      errors,
+    });
   }
 
   private renderWhatMatters(
@@ -306,13 +294,12 @@ export class JourneyController {
     form: Posted,
     errors?: FormErrors,
   ) {
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/what-matters.njk',
-      { title: 'What matters to them', personRef, form, errors },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/what-matters.njk', {
+      title: 'What matters to them',
+      personRef,
+      form,
+      errors,
+    });
   }
 }
 

@@ -163,25 +163,19 @@ export class PeopleController {
     const api = this.services.as(actor);
     const fields = { ...IDENTIFIERS, ...consentFields };
     const rerender = (e: FormErrors) =>
-      this.pages.render(
-        req,
-        res,
-        'worker/templates/lookup-result.njk',
-        {
-          title: 'A journey was found',
-          form: {
-            name: ids.name,
-            dateOfBirth: text(body, 'dateOfBirth'),
-            partners: list(body, 'partners'),
-            purposes: list(body, 'purposes'),
-          },
-          input: ids,
-          journeys: [{ personRef, knownHere: false }],
-          consent: consentChoices(this.runtime.consortium, actor.organisation),
-          errors: e,
+      this.pages.render(req, res, 'worker/templates/lookup-result.njk', {
+        title: 'A journey was found',
+        form: {
+          name: ids.name,
+          dateOfBirth: text(body, 'dateOfBirth'),
+          partners: list(body, 'partners'),
+          purposes: list(body, 'purposes'),
         },
-        400,
-      );
+        input: ids,
+        journeys: [{ personRef, knownHere: false }],
+        consent: consentChoices(this.runtime.consortium, actor.organisation),
+        errors: e,
+      });
     if (errors.any) return rerender(errors);
     // Welcomed first: a partner records consent only for a person it knows.
     const welcomed = formResult(
@@ -204,18 +198,12 @@ export class PeopleController {
   }
 
   private renderRegister(req: PortalRequest, res: Response, actor: Actor, form: Posted, errors?: FormErrors) {
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/register.njk',
-      {
-        title: 'Register a person',
-        form,
-        consent: consentChoices(this.runtime.consortium, actor.organisation),
-        errors,
-      },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/register.njk', {
+      title: 'Register a person',
+      form,
+      consent: consentChoices(this.runtime.consortium, actor.organisation),
+      errors,
+    });
   }
 }
 

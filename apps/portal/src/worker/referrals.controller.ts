@@ -224,13 +224,15 @@ export class ReferralsController {
     errors?: FormErrors,
   ) {
     const r = this.present(await this.findReferral(this.services.as(actor), referralId), actor);
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/referral.njk',
-      { title: 'A referral', r, from, back: LISTS[from], form, errors, statuses: REFERRAL_STATUSES },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/referral.njk', {
+      title: 'A referral',
+      r,
+      from,
+      back: LISTS[from],
+      form,
+      errors,
+      statuses: REFERRAL_STATUSES,
+    });
   }
 
   private renderRefer(
@@ -242,23 +244,15 @@ export class ReferralsController {
     errors?: FormErrors,
   ) {
     const c = this.runtime.consortium;
-    this.pages.render(
-      req,
-      res,
-      'worker/templates/refer.njk',
-      {
-        title: 'Make a referral',
-        personRef,
-        form,
-        errors,
-        organisations: [
-          ...c.partners
-            .filter((p) => p.id !== actor.organisation)
-            .map((p) => ({ value: p.id, text: p.name })),
-          ...c.statutoryBodies.map((b) => ({ value: b.id, text: `${b.name} (statutory service)` })),
-        ],
-      },
-      errors ? 400 : 200,
-    );
+    this.pages.render(req, res, 'worker/templates/refer.njk', {
+      title: 'Make a referral',
+      personRef,
+      form,
+      errors,
+      organisations: [
+        ...c.partners.filter((p) => p.id !== actor.organisation).map((p) => ({ value: p.id, text: p.name })),
+        ...c.statutoryBodies.map((b) => ({ value: b.id, text: `${b.name} (statutory service)` })),
+      ],
+    });
   }
 }
