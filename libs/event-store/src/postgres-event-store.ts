@@ -55,9 +55,10 @@ function appendSql(schema: string): string {
     WITH RECURSIVE
       head AS (SELECT version AS v, hash AS h FROM ${schema}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1),
       start AS (SELECT coalesce((SELECT v FROM head), -1) AS v, coalesce((SELECT h FROM head), '\\x'::bytea) AS h),
-      batch AS (
-        SELECT * FROM unnest($3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[])
-          WITH ORDINALITY AS b(event_id, event_type, schema_version, data, metadata, n)),
+      batch AS MATERIALIZED (
+        SELECT (e->>'id')::uuid AS event_id, e->>'type' AS event_type, (e->>'schemaVersion')::int AS schema_version,
+               e->'data' AS data, e->'metadata' AS metadata, n
+          FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS b(e, n)),
       chain AS (
         SELECT 0::bigint AS n, start.h AS h FROM start
         UNION ALL
@@ -177,11 +178,16 @@ export class PostgresEventStore implements EventStore {
         : [
             streamId,
             expectedAsParam(expected),
-            events.map((e) => e.id),
-            events.map((e) => e.type),
-            events.map((e) => e.schemaVersion),
-            events.map((e) => JSON.stringify(e.data)),
-            events.map((e) => JSON.stringify(e.metadata)),
+            // One JSON document for the batch: no array literal to escape, one parameter to send.
+            JSON.stringify(
+              events.map((e) => ({
+                id: e.id,
+                type: e.type,
+                schemaVersion: e.schemaVersion,
+                data: e.data,
+                metadata: e.metadata,
+              })),
+            ),
           ];
       const { rows } = await client.query<{ position: number; version: number }>({
         name: this.statementName && `${this.statementName}${one ? '-one' : ''}`,
