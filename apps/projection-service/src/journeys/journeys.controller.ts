@@ -4,7 +4,12 @@ import { openFor } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { In } from 'typeorm';
 import { z } from 'zod';
-import { consentsOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
+import {
+  consentRecordOf,
+  consentsOf,
+  PROJECTION_RUNTIME,
+  ProjectionRuntime,
+} from '../shared/projection-runtime';
 import {
   ConsentView,
   JourneyEntry,
@@ -129,13 +134,8 @@ export class JourneysController {
     return {
       personRef,
       consents: rows.map((c) => ({
-        consentId: c.consentId,
+        ...consentRecordOf(c),
         recordedBy: c.recordedBy,
-        partners: c.partners,
-        purposes: c.purposes,
-        validFrom: c.validFrom.toISOString(),
-        validUntil: c.validUntil?.toISOString() ?? null,
-        withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
         inForce:
           c.validFrom <= now &&
           (!c.validUntil || c.validUntil > now) &&

@@ -29,14 +29,18 @@ export async function consentsOfMany(
   const rows = await runtime.dataSource
     .getRepository(ConsentView)
     .findBy({ personRef: In([...new Set(personRefs)]) });
-  for (const c of rows)
-    byPerson.get(c.personRef)?.push({
-      consentId: c.consentId,
-      partners: c.partners,
-      purposes: c.purposes,
-      validFrom: c.validFrom.toISOString(),
-      validUntil: c.validUntil?.toISOString() ?? null,
-      withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
-    });
+  for (const c of rows) byPerson.get(c.personRef)?.push(consentRecordOf(c));
   return byPerson;
+}
+
+/** A consent as the read model holds it, as the domain's rule reads it. */
+export function consentRecordOf(c: ConsentView): ConsentRecord {
+  return {
+    consentId: c.consentId,
+    partners: c.partners,
+    purposes: c.purposes,
+    validFrom: c.validFrom.toISOString(),
+    validUntil: c.validUntil?.toISOString() ?? null,
+    withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
+  };
 }
