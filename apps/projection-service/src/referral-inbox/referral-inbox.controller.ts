@@ -5,7 +5,7 @@ import { keyIdsIn, openAll } from '@app/privacy';
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { consentsOfMany, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
-import { PersonRecord, ReferralView } from '../shared/read-models';
+import { ReferralView } from '../shared/read-models';
 
 const DAY = 24 * 60 * 60 * 1000;
 const pageInput = z
@@ -69,12 +69,16 @@ export class ReferralInboxController {
       runtime,
       rows.map((r) => r.personRef),
     );
-    const records = rows.length
-      ? await runtime.dataSource.getRepository(PersonRecord).find({
-          where: rows.map((r) => ({ personRef: r.personRef, partner: r.fromPartner })),
-        })
+    const schema = (runtime.dataSource.options as { schema: string }).schema;
+    const records: { person_ref: string; partner: string; personal: object | null }[] = rows.length
+      ? await runtime.dataSource.query(
+          `SELECT r.person_ref, r.partner, r.personal FROM ${schema}.person_records r
+             JOIN unnest($1::text[], $2::text[]) AS p(person_ref, partner)
+               ON r.person_ref = p.person_ref AND r.partner = p.partner`,
+          [rows.map((r) => r.personRef), rows.map((r) => r.fromPartner)],
+        )
       : [];
-    const named = new Map(records.map((p) => [`${p.personRef}|${p.partner}`, p.personal]));
+    const named = new Map(records.map((p) => [`${p.person_ref}|${p.partner}`, p.personal]));
     const presented = rows.map((r) => this.present(r, actor, consents.get(r.personRef) ?? [], named));
     const kids = presented.flatMap((p) => (p.sealed ? [...keyIdsIn(p.sealed.value)] : []));
     const keys = await runtime.keys.findKeys(kids);
