@@ -31,8 +31,16 @@ describe('portal: signing in and out', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
-    const css = await fetch(`${c.portal.url}/static/design-system/css/design-system.min.css`);
-    expect(css.status).toBe(200);
+    // Every stylesheet and script the layout names is served.
+    const assets = [...page.html.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets).toHaveLength(3);
+    const script = await fetch(`${c.portal.url}/static/portal/portal.js`).then((r) => r.text());
+    assets.push(/import '([^']+)'/.exec(script)?.[1] as string);
+    for (const asset of assets)
+      expect({ asset, status: (await fetch(`${c.portal.url}${asset}`)).status }).toEqual({
+        asset,
+        status: 200,
+      });
   });
 
   it('refuses a wrong password with the design system’s error summary and inline error', async () => {
