@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
 # One image for every app of the monorepo. The app it runs is chosen by APP, at build time (--build-arg APP=…)
-# or at run time (-e APP=…): consortium | partner-service | projection-service.
+# or at run time (-e APP=…): consortium | partner-service | projection-service | portal.
 #
 #   docker build -t hls-consortium/partner-service --build-arg APP=partner-service .
 #
@@ -49,6 +49,8 @@ RUN if [ "$APP" = "projection-service" ] || [ "$APP" = "consortium" ]; then \
 ENV CHROMIUM_PATH=/usr/bin/chromium
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The portal's templates and static files are not compiled: it finds them beside its sources.
+COPY --from=build /app/apps/portal/src ./apps/portal/src
 COPY package.json ./
 COPY consortium ./consortium
 RUN set -eu; \
