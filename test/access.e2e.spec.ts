@@ -396,6 +396,16 @@ const ENDPOINTS: Endpoint[] = [
     allowed: { worker: 200, steward: 200, 'statutory-reader': 200 },
   },
   {
+    action: 'referral.inbox',
+    service: 'projection',
+    method: 'GET',
+    path: '/referrals/{referralId}',
+    home: 'spartans',
+    request: (f) => ({ path: `/referrals/${f.toAccept}` }),
+    // A statutory body's reader may read referrals, but this one was neither made to it nor by it.
+    allowed: { worker: 200, steward: 200, 'statutory-reader': 404 },
+  },
+  {
     action: 'referral.sent',
     service: 'projection',
     method: 'GET',

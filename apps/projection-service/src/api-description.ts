@@ -44,6 +44,13 @@ export const PROJECTION_ROUTES: RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/referrals/{referralId}',
+    action: 'referral.inbox',
+    summary: 'One referral, to the reader’s organisation or from its partner',
+    success: [200, 'The referral'],
+  },
+  {
+    method: 'get',
     path: '/learning-cycles',
     action: 'learning.read',
     summary: 'Learning cycles across the place (query: scale, stage, partner)',

@@ -1,17 +1,6 @@
 import { REFERRAL_MOVES, REFERRAL_STATUSES, ReferralStatus } from '@app/domain';
 import { Actor } from '@app/platform';
-import {
-  Body,
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
@@ -206,12 +195,7 @@ export class ReferralsController {
   }
 
   private async findReferral(api: UserServices, referralId: string): Promise<Referral> {
-    for (const l of [LISTS.inbox, LISTS.sent]) {
-      const { referrals } = ok(await api.projection<{ referrals: Referral[] }>('GET', l.api));
-      const found = referrals.find((r) => r.referralId === referralId);
-      if (found) return found;
-    }
-    throw new NotFoundException();
+    return ok(await api.projection<Referral>('GET', `/referrals/${encodeURIComponent(referralId)}`));
   }
 
   private async renderReferral(

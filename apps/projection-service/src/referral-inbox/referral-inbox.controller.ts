@@ -1,8 +1,8 @@
 import { isStatutoryBody } from '@app/consortium';
 import { ConsentRecord, consentPermits } from '@app/domain';
-import { Actor, Allow, badRequest, CurrentActor, parseInput } from '@app/platform';
+import { Actor, Allow, badRequest, CurrentActor, notFound, parseInput } from '@app/platform';
 import { keyIdsIn, openAll } from '@app/privacy';
-import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { consentsOfMany, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
 import { ReferralView } from '../shared/read-models';
@@ -50,13 +50,34 @@ export class ReferralInboxController {
     return this.list('r.from_partner = :organisation', page, actor);
   }
 
-  private async list(where: string, page: { before?: string; limit: number }, actor: Actor) {
+  /** One referral, to the organisation it was made to or the partner that made it. */
+  @Allow('referral.inbox')
+  @Get(':referralId')
+  async one(@Param('referralId') id: string, @CurrentActor() actor: Actor) {
+    const referralId = parseInput(z.string().uuid('is not a referral id'), id, 'referralId');
+    const { referrals } = await this.list(
+      'r.referral_id = :referralId AND (r.to_organisation = :organisation OR r.from_partner = :organisation)',
+      { limit: 1 },
+      actor,
+      { referralId },
+    );
+    if (!referrals.length)
+      throw notFound(`There is no referral ${referralId} to or from ${actor.organisation}`);
+    return referrals[0];
+  }
+
+  private async list(
+    where: string,
+    page: { before?: string; limit: number },
+    actor: Actor,
+    more: Record<string, unknown> = {},
+  ) {
     const { runtime } = this;
     const before = page.before ? decodeBefore(page.before) : null;
     const query = runtime.dataSource
       .getRepository(ReferralView)
       .createQueryBuilder('r')
-      .where(where, { organisation: actor.organisation, user: actor.userId })
+      .where(where, { organisation: actor.organisation, user: actor.userId, ...more })
       .orderBy('r.requested_at', 'DESC')
       .addOrderBy('r.referral_id', 'DESC')
       .take(page.limit + 1);

@@ -27,7 +27,8 @@ export const ACCESS_RULES = {
   'journey.reads': { roles: ['worker'], scope: 'partners that hold a record of the person' },
   'referral.inbox': {
     roles: ['worker', 'steward', 'statutory-reader'],
-    scope: 'referrals to own organisation; name and reason only with consent, never to a statutory body',
+    scope:
+      'referrals to own organisation, and any one to or from it; name and reason only with consent, never to a statutory body',
   },
   'referral.sent': { roles: ['worker', 'steward'], scope: 'referrals from own partner, with their outcome' },
   'learning.record': {
