@@ -1,0 +1,181 @@
+/**
+ * The portal in a real browser: Debian's Chromium driven by playwright-core (never a browser build of
+ * Playwright's own), axe-core injected into every page visited, and a full-page screenshot of each saved
+ * under test-artifacts/screenshots/.
+ *
+ * In CI (CI=true) a missing Chromium fails the suite; elsewhere the suite says plainly that it did not run.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(__dirname, '..', '..', '..', 'test-artifacts', 'screenshots');
+/** Where the README's screenshots live; written only with HLS_README_SCREENSHOTS=1. */
+export const README_SCREENSHOTS = join(__dirname, '..', '..', '..', 'docs', 'screenshots');
+export const WRITE_README_SCREENSHOTS = process.env.HLS_README_SCREENSHOTS === '1';
+
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+
+/** Whether the browser suites can run here; throws in CI when Chromium is missing. */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM_PATH)) return true;
+  if (process.env.CI === 'true') {
+    throw new Error(`Chromium is not at ${CHROMIUM_PATH}: CI must have it (apt-get install chromium)`);
+  }
+  console.warn(
+    `The portal's browser tests did NOT run: no Chromium at ${CHROMIUM_PATH}. ` +
+      'Install Debian’s chromium (apt-get install chromium) or set CHROMIUM_PATH.',
+  );
+  return false;
+}
+
+/** `describe` when Chromium is here, `describe.skip` (said plainly above) when it is not. */
+export const describeInBrowser = (name: string, fn: () => void): void =>
+  chromiumAvailable() ? describe(name, fn) : describe.skip(`${name} (not run: no Chromium)`, fn);
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    chromiumSandbox: false,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+let axeSource: string | undefined;
+const axe = (): string => {
+  axeSource ??= readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  return axeSource;
+};
+
+interface AxeNode {
+  target: unknown[];
+  html: string;
+  failureSummary?: string;
+}
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  helpUrl: string;
+  nodes: AxeNode[];
+}
+
+/**
+ * axe-core's violations on the page as it is now, for WCAG 2.2 A/AA and axe's best practice.
+ * axe is evaluated in the page rather than added as an inline <script>: the portal's Content-Security-Policy
+ * (script-src 'self') rightly refuses inline scripts, and the tests keep that policy on (no bypassCSP).
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axe());
+  // A string, run in the page: the tests are compiled without the DOM's types.
+  return page.evaluate(`axe.run(document, { runOnly: ${JSON.stringify(AXE_TAGS)} }).then((r) =>
+    r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      helpUrl: v.helpUrl,
+      nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, failureSummary: n.failureSummary })),
+    })))`);
+}
+
+/** The violations, one paragraph each, as a person fixing a template wants to read them. */
+export function describeViolations(where: string, violations: AxeViolation[]): string {
+  const lines = [`axe found ${violations.length} kind(s) of violation on ${where}:`];
+  for (const v of violations) {
+    lines.push(`\n- ${v.id} (${v.impact ?? 'no impact given'}): ${v.help}\n  ${v.helpUrl}`);
+    for (const n of v.nodes.slice(0, 5)) {
+      lines.push(`  at ${n.target.join(' ')}\n    ${n.html.slice(0, 300)}`);
+      if (n.failureSummary) lines.push(`    ${n.failureSummary.replaceAll('\n', '\n    ')}`);
+    }
+    if (v.nodes.length > 5) lines.push(`  … and ${v.nodes.length - 5} more`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * One user's browser tab, checking every page it lands on: axe finds no violations, and a full-page
+ * screenshot is saved as `<suite>-<NN>-<name>.png` in the order the pages were seen.
+ */
+export class CheckedTab {
+  readonly visited: { name: string; url: string; title: string }[] = [];
+  private constructor(
+    readonly suite: string,
+    readonly context: BrowserContext,
+    readonly page: Page,
+    private readonly counter: { n: number },
+  ) {}
+
+  /** Removes a suite's screenshots of an earlier run, so the folder shows this run's pages only. */
+  static clearScreenshots(suite: string): void {
+    if (!existsSync(SCREENSHOTS)) return;
+    for (const f of readdirSync(SCREENSHOTS)) if (f.startsWith(`${suite}-`)) rmSync(join(SCREENSHOTS, f));
+  }
+
+  static async open(
+    browser: Browser,
+    baseURL: string,
+    suite: string,
+    counter = { n: 0 },
+  ): Promise<CheckedTab> {
+    const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    return new CheckedTab(suite, context, page, counter);
+  }
+
+  /** Goes to a path and checks the page. */
+  async goto(path: string, name: string): Promise<Page> {
+    await this.page.goto(path);
+    await this.check(name);
+    return this.page;
+  }
+
+  /** Checks the page as it is now: no axe violations; a screenshot saved. */
+  async check(name: string, readme?: string): Promise<void> {
+    await this.page.waitForLoadState('load');
+    this.counter.n += 1;
+    const file = `${this.suite}-${String(this.counter.n).padStart(2, '0')}-${name}.png`;
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await this.page.screenshot({ path: join(SCREENSHOTS, file), fullPage: true });
+    if (readme && WRITE_README_SCREENSHOTS) {
+      mkdirSync(README_SCREENSHOTS, { recursive: true });
+      await this.page.screenshot({ path: join(README_SCREENSHOTS, readme), fullPage: true });
+    }
+    this.visited.push({ name, url: this.page.url(), title: await this.page.title() });
+    const violations = await axeViolations(this.page);
+    if (violations.length) throw new Error(describeViolations(`${name} (${this.page.url()})`, violations));
+  }
+
+  /** Clicks what submits or navigates, waits for the next page, and checks it. */
+  async clickAndCheck(selector: string, name: string): Promise<Page> {
+    await Promise.all([this.page.waitForNavigation(), this.page.click(selector)]);
+    await this.check(name);
+    return this.page;
+  }
+
+  /** Signs in through the sign-in page, checking it and the page after it. */
+  async signIn(userId: string, password: string): Promise<Page> {
+    await this.goto('/sign-in', `sign-in-${userId}`);
+    await this.page.fill('#user-id', userId);
+    await this.page.fill('#password', password);
+    return this.clickAndCheck('main button[type=submit]', `signed-in-${userId}`);
+  }
+
+  async signOut(): Promise<Page> {
+    return this.clickAndCheck('header button:has-text("Sign out")', `signed-out-${this.suite}`);
+  }
+
+  close(): Promise<void> {
+    return this.context.close();
+  }
+}

@@ -1,0 +1,175 @@
+import { Browser } from 'playwright-core';
+import { RunningConsortium } from '../../../apps/consortium/src/consortium-runner';
+import { startTestConsortium } from '../../harness/consortium';
+import { axeViolations, CheckedTab, describeInBrowser, describeViolations, launchChromium } from './browser';
+
+const PASSWORD = 'a demo password for the browser tests';
+
+/**
+ * The workers' main journey in headless Chromium: every page axe-clean and screenshotted
+ * (test-artifacts/screenshots/worker-*.png).
+ */
+describeInBrowser('portal in a browser: the workers’ journey', () => {
+  let c: RunningConsortium;
+  let browser: Browser;
+  let personRef: string;
+  const counter = { n: 0 };
+  const tabs: CheckedTab[] = [];
+  const tab = async (): Promise<CheckedTab> => {
+    const t = await CheckedTab.open(browser, c.portal.url, 'worker', counter);
+    tabs.push(t);
+    return t;
+  };
+
+  beforeAll(async () => {
+    CheckedTab.clearScreenshots('worker');
+    [c, browser] = await Promise.all([
+      startTestConsortium('real', {}, { portal: { demoPassword: PASSWORD } }),
+      launchChromium(),
+    ]);
+  });
+  afterAll(async () => {
+    for (const t of tabs) await t.close().catch(() => undefined);
+    await browser?.close();
+    await c?.stop();
+  });
+
+  /** Ticks a design-system checkbox or radio by its label, as a person does (the label sits over the input). */
+  const choose = async (t: CheckedTab, name: string, value: string): Promise<void> => {
+    const id = await t.page.getAttribute(`input[name="${name}"][value="${value}"]`, 'id');
+    await t.page.click(`label[for="${id}"]`);
+  };
+  /** Reloads until the page shows what the projection is still catching up with. */
+  const reloadUntil = async (t: CheckedTab, text: string): Promise<void> => {
+    for (let i = 0; i < 50; i++) {
+      if ((await t.page.textContent('main'))?.includes(text)) return;
+      await new Promise((r) => setTimeout(r, 200));
+      await t.page.reload();
+    }
+    throw new Error(`${t.page.url()} never showed "${text}"`);
+  };
+
+  it('has an accessibility check that does find violations (so its silence on the portal means something)', async () => {
+    const page = await browser.newPage();
+    await page.setContent('<html><body><img src="x.png"><input type="text"></body></html>');
+    const violations = await axeViolations(page);
+    await page.close();
+    expect(describeViolations('a bad page', violations)).toMatch(
+      /image-alt \(critical\): Images must have alternative text/,
+    );
+    expect(violations.map((v) => v.id)).toEqual(
+      expect.arrayContaining(['html-has-lang', 'image-alt', 'label']),
+    );
+  });
+
+  it('lets a Fresh Start worker register a person with consent and refer them to Spartans', async () => {
+    const fs = await tab();
+    await fs.signIn('fresh-start-worker', PASSWORD);
+    expect(await fs.page.textContent('h1')).toBe('Find a person');
+
+    await fs.page.fill('#name', 'Ailsa Brown');
+    await fs.page.fill('#date-of-birth', '14/02/1988');
+    await fs.clickAndCheck('main form button[type=submit]', 'lookup-nobody');
+    expect(await fs.page.textContent('h1')).toBe('No journey was found');
+
+    await fs.goto('/worker/people/new', 'register-form');
+    // Submitted empty first: the error summary and inline errors must be accessible too.
+    await fs.clickAndCheck('main form button[type=submit]', 'register-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+
+    await fs.page.fill('#name', 'Ailsa Brown');
+    await fs.page.fill('#date-of-birth', '14/02/1988');
+    await fs.page.fill('#phone', '0131 555 0100');
+    await fs.page.fill('#what-matters', 'Keeping my flat and seeing my kids');
+    await choose(fs, 'partners', 'fresh-start');
+    await choose(fs, 'partners', 'spartans');
+    await choose(fs, 'purposes', 'support');
+    await choose(fs, 'purposes', 'referral');
+    expect(await fs.page.isChecked('input[name=partners][value=spartans]')).toBe(true);
+    await fs.clickAndCheck('main form button[type=submit]', 'registered');
+    personRef = /\/worker\/people\/([A-Z]{2,4}-[0-9A-Z]{10})$/.exec(fs.page.url())?.[1] as string;
+    expect(personRef).toBeDefined();
+    await reloadUntil(fs, 'Keeping my flat and seeing my kids');
+    await fs.check('journey');
+
+    await fs.clickAndCheck('a:has-text("Record a contact")', 'contact-form');
+    await choose(fs, 'kind', 'visit');
+    await fs.page.fill('#duration', '45');
+    await fs.page.fill('#notes', 'Talked about the rent arrears');
+    await fs.clickAndCheck('main form button[type=submit]', 'contact-recorded');
+    expect(await fs.page.textContent('main')).toContain('The contact is recorded.');
+
+    await fs.clickAndCheck('a:has-text("Make a referral")', 'referral-form');
+    await fs.page.selectOption('#to-organisation', 'spartans');
+    await fs.page.fill('#reason', 'Football on Tuesdays would help her get out');
+    await fs.clickAndCheck('main form button[type=submit]', 'referral-sent');
+    expect(await fs.page.textContent('main')).toContain('The referral is sent.');
+    await fs.signOut();
+    expect(await fs.page.textContent('h1')).toBe('You have signed out');
+  });
+
+  it('lets a Spartans worker accept from the inbox and record a contact', async () => {
+    const sp = await tab();
+    await sp.signIn('spartans-worker', PASSWORD);
+    await sp.goto('/worker/referrals', 'inbox');
+    await reloadUntil(sp, 'Ailsa Brown');
+    await sp.check('inbox-with-referral');
+    expect(await sp.page.textContent('main')).toContain('Football on Tuesdays would help her get out');
+    await sp.clickAndCheck('main form button:has-text("Accept")', 'accepted');
+    expect(await sp.page.textContent('main')).toContain('You accepted the referral.');
+
+    await sp.goto(`/worker/people/${personRef}`, 'journey-at-spartans');
+    await sp.clickAndCheck('a:has-text("Record a contact")', 'contact-form-spartans');
+    await choose(sp, 'kind', 'drop-in');
+    await sp.page.fill('#duration', '20');
+    await sp.page.fill('#notes', 'Came to the Tuesday session and stayed for tea');
+    await sp.clickAndCheck('main form button[type=submit]', 'contact-recorded-spartans');
+    expect(await sp.page.textContent('main')).toContain('The contact is recorded.');
+    // The whole journey across partners, within her consent: Fresh Start's contact is there too.
+    await reloadUntil(sp, 'Came to the Tuesday session');
+    await reloadUntil(sp, 'Talked about the rent arrears');
+    await sp.check('journey-across-partners', 'worker-journey.png');
+    await sp.signOut();
+  });
+
+  it('refuses a North Edinburgh Arts worker with the 403 page', async () => {
+    const nea = await tab();
+    await nea.signIn('north-edinburgh-arts-worker', PASSWORD);
+    const response = await nea.page.goto(`/worker/people/${personRef}`);
+    expect(response?.status()).toBe(403);
+    await nea.check('refused-403');
+    expect(await nea.page.textContent('h1')).toBe('You cannot see this page');
+    expect(await nea.page.textContent('main')).toContain('has not consented to share their journey');
+    expect(await nea.page.textContent('main')).not.toContain('Keeping my flat');
+    await nea.signOut();
+  });
+
+  it('can be signed in to by keyboard alone, starting from the skip link', async () => {
+    const kb = await tab();
+    await kb.goto('/sign-in', 'keyboard-sign-in');
+    // Run in the page as strings: the tests are compiled without the DOM's types.
+    const focused = (): Promise<{ id: string; text: string; tag: string }> =>
+      kb.page.evaluate(
+        `(() => { const el = document.activeElement;
+          return { id: el?.id ?? '', text: el?.textContent?.trim() ?? '', tag: el?.tagName ?? '' }; })()`,
+      );
+    await kb.page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ tag: 'A', text: 'Skip to main content' });
+    expect(await kb.page.isVisible('a.ds_skip-links__link')).toBe(true);
+    await kb.page.keyboard.press('Enter');
+    // The browser follows the link to #main-content, or the design system's script moves focus there itself.
+    await kb.page.waitForFunction(`document.activeElement?.id === 'main-content'`);
+
+    await kb.page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ id: 'user-id' });
+    await kb.page.keyboard.type('spartans-worker');
+    await kb.page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ id: 'password' });
+    await kb.page.keyboard.type(PASSWORD);
+    await kb.page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ tag: 'BUTTON', text: 'Sign in' });
+    await Promise.all([kb.page.waitForNavigation(), kb.page.keyboard.press('Enter')]);
+    await kb.check('keyboard-signed-in');
+    expect(await kb.page.textContent('header')).toContain('Signed in as');
+  });
+});
