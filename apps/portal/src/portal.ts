@@ -15,6 +15,8 @@ import { Argon2Hasher, PasswordHasher } from './sign-in/passwords';
 import { Sessions } from './sign-in/sessions';
 import { SESSIONS, SignInController, USERS } from './sign-in/sign-in.controller';
 import { PortalUsers } from './sign-in/users';
+import { STATUTORY_CONTROLLERS } from './statutory/statutory';
+import { STEWARD_CONTROLLERS } from './steward/steward';
 import { WORKER_CONTROLLERS } from './worker/worker';
 
 export interface PortalOptions {
@@ -45,7 +47,13 @@ export interface RunningPortal {
  * Each capability's page controllers. A new capability (the steward's pages, the statutory body's) adds its
  * list here and its home and links to ROLE_PAGES in shared/navigation.ts.
  */
-const CONTROLLERS: Type[] = [HealthController, SignInController, ...WORKER_CONTROLLERS];
+const CONTROLLERS: Type[] = [
+  HealthController,
+  SignInController,
+  ...WORKER_CONTROLLERS,
+  ...STEWARD_CONTROLLERS,
+  ...STATUTORY_CONTROLLERS,
+];
 
 const designSystemDist = join(
   dirname(require.resolve('@scottish-government/design-system/package.json')),

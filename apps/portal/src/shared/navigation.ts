@@ -17,7 +17,21 @@ export const ROLE_PAGES: Record<Role, { home: string; nav: NavItem[] }> = {
       { href: '/worker/referrals', text: 'Referral inbox' },
     ],
   },
-  steward: { home: '/home', nav: [] },
-  'statutory-reader': { home: '/home', nav: [] },
+  steward: {
+    home: '/steward',
+    nav: [
+      { href: '/steward', text: 'The place' },
+      { href: '/steward/learning', text: 'Learning cycles' },
+      { href: '/steward/issues', text: 'Issue log' },
+      { href: '/steward/packs', text: 'Evidence packs' },
+    ],
+  },
+  'statutory-reader': {
+    home: '/statutory',
+    nav: [
+      { href: '/statutory', text: 'Evidence published to you' },
+      { href: '/statutory/feed', text: 'Feed and webhook' },
+    ],
+  },
   'consortium-admin': { home: '/home', nav: [] },
 };

@@ -37,6 +37,14 @@ export interface UserServices {
     path: string,
     body?: unknown,
   ): Promise<ApiResult<T>>;
+  /** A file the projection service serves (a pack's HTML, PDF or CSV), as bytes with its content headers. */
+  projectionFile(path: string): Promise<ApiResult<ServiceFile>>;
+}
+
+export interface ServiceFile {
+  contentType: string;
+  disposition: string | null;
+  bytes: Buffer;
 }
 
 /**
@@ -59,12 +67,49 @@ export class Services {
       },
       projection: async (method, path, body) =>
         call(this.runtime.projectionUrl, method, path, await token(), body),
+      projectionFile: async (path) => {
+        const res = await send(this.runtime.projectionUrl, 'GET', path, await token(), undefined, '*/*');
+        if (!(res instanceof Response) || !res.ok) return answer(res);
+        return {
+          ok: true,
+          status: res.status,
+          body: {
+            contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+            disposition: res.headers.get('content-disposition'),
+            bytes: Buffer.from(await res.arrayBuffer()),
+          },
+        };
+      },
     };
   }
 }
 
 function fail(status: number, title: string, detail: string): { ok: false; problem: ApiProblem } {
   return { ok: false, problem: { status, title, detail, errors: [] } };
+}
+
+async function send(
+  base: string,
+  method: string,
+  path: string,
+  token: string,
+  body: unknown,
+  accept = 'application/json',
+): Promise<Response | { ok: false; problem: ApiProblem }> {
+  try {
+    return await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch {
+    return fail(503, 'Service unavailable', 'A service the portal depends on cannot be reached just now.');
+  }
 }
 
 async function call<T>(
@@ -74,21 +119,11 @@ async function call<T>(
   token: string,
   body: unknown,
 ): Promise<ApiResult<T>> {
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch {
-    return fail(503, 'Service unavailable', 'A service the portal depends on cannot be reached just now.');
-  }
+  return answer<T>(await send(base, method, path, token, body));
+}
+
+async function answer<T>(res: Response | { ok: false; problem: ApiProblem }): Promise<ApiResult<T>> {
+  if (!(res instanceof Response)) return res;
   const text = await res.text();
   let parsed: unknown = {};
   try {

@@ -1,0 +1,210 @@
+import { Actor } from '@app/platform';
+import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Response } from 'express';
+import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
+import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { Pages } from '../shared/pages';
+import { ok, Services } from '../shared/services';
+import { PACK_STATUS, PackSummary } from '../steward/packs';
+import { idParam } from '../worker/worker-paths';
+
+interface Verification {
+  intact: boolean;
+  digestMatches: boolean;
+  signatureValid: boolean;
+  checkedAt?: string;
+  partners: {
+    partner: string;
+    eventsInPack: number;
+    eventsNow: number | null;
+    matches: boolean;
+    altered: number[];
+    problem: string | null;
+  }[];
+}
+
+interface Webhook {
+  webhook: { url: string; setBy: string; setAt: string } | null;
+  deliveries: {
+    deliveryId: string;
+    packId: string;
+    status: string;
+    attempts: number;
+    attemptLog: { at: string; url: string; statusCode: number | null; error?: string | null }[];
+  }[];
+}
+
+const WEBHOOK: FieldMap = { url: { id: 'url', label: 'Web address' } };
+const TABLE_FILE = /^[a-z0-9-]{1,60}\.csv$/;
+
+/**
+ * A statutory body's pages: the evidence packs published to it (as a page, PDF, CSV and JSON, each fetched
+ * from the projection service as the signed-in user and passed on byte for byte), whether each is intact, and
+ * its feed and webhook.
+ */
+@ForRoles('statutory-reader')
+@Controller('statutory')
+export class StatutoryController {
+  constructor(
+    private readonly pages: Pages,
+    private readonly services: Services,
+  ) {}
+
+  @Get()
+  async packs(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
+    const packs = ok(await this.services.as(actor).projection<PackSummary[]>('GET', '/evidence-packs'));
+    this.pages.render(req, res, 'statutory/templates/packs.njk', {
+      title: 'Evidence published to you',
+      packs: [...packs].sort((a, b) =>
+        (b.publication?.publishedAt ?? '').localeCompare(a.publication?.publishedAt ?? ''),
+      ),
+    });
+  }
+
+  @Get('packs/:id')
+  async pack(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Param('id') id: string,
+    @SignedIn() actor: Actor,
+  ) {
+    const packId = idParam(id);
+    const api = this.services.as(actor);
+    const [pack, verification] = await Promise.all([
+      api.projection<PackSummary & { contents: { tables: { id: string; title?: string }[] } }>(
+        'GET',
+        `/evidence-packs/${packId}`,
+      ),
+      api.projection<Verification>('GET', `/evidence-packs/${packId}/verification`),
+    ]);
+    const p = ok(pack);
+    this.pages.render(req, res, 'statutory/templates/pack.njk', {
+      title: 'An evidence pack',
+      p: { ...p, statusText: PACK_STATUS[p.status] },
+      tables: p.contents.tables,
+      verification: ok(verification),
+    });
+  }
+
+  /** The pack as the projection service prints it, shown on its own (its own styles; no script runs in it). */
+  @Get('packs/:id/pack.html')
+  async html(@Res() res: Response, @Param('id') id: string, @SignedIn() actor: Actor) {
+    await this.pass(res, actor, `/evidence-packs/${idParam(id)}/pack.html`, null);
+  }
+
+  @Get('packs/:id/pack.pdf')
+  async pdf(@Res() res: Response, @Param('id') id: string, @SignedIn() actor: Actor) {
+    await this.pass(res, actor, `/evidence-packs/${idParam(id)}/pack.pdf`, `evidence-${id}.pdf`);
+  }
+
+  @Get('packs/:id/pack.json')
+  async json(@Res() res: Response, @Param('id') id: string, @SignedIn() actor: Actor) {
+    await this.pass(res, actor, `/evidence-packs/${idParam(id)}`, `evidence-${id}.json`);
+  }
+
+  @Get('packs/:id/tables/:table')
+  async csv(
+    @Res() res: Response,
+    @Param('id') id: string,
+    @Param('table') table: string,
+    @SignedIn() actor: Actor,
+  ) {
+    if (!TABLE_FILE.test(table)) throw new NotFoundException();
+    await this.pass(res, actor, `/evidence-packs/${idParam(id)}/tables/${table}`, table);
+  }
+
+  @Get('feed')
+  async feed(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
+    await this.renderFeed(req, res, actor, {});
+  }
+
+  /** Sets the webhook and shows its new signing secret, this once: it is never stored by the portal. */
+  @Post('webhook')
+  async setWebhook(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Body() body: Posted,
+    @SignedIn() actor: Actor,
+  ) {
+    const result = formResult(
+      await this.services
+        .as(actor)
+        .projection<{ url: string; secret: string }>('PUT', `/feeds/${actor.organisation}/webhook`, {
+          url: text(body, 'url'),
+        }),
+      WEBHOOK,
+    );
+    if (!result.ok) return this.renderFeed(req, res, actor, body, result.errors);
+    await this.renderFeed(req, res, actor, {}, undefined, result.body.secret);
+  }
+
+  @Post('webhook/removal')
+  async removeWebhook(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
+    const result = formResult(
+      await this.services.as(actor).projection('DELETE', `/feeds/${actor.organisation}/webhook`),
+      WEBHOOK,
+    );
+    if (!result.ok) return this.renderFeed(req, res, actor, {}, result.errors);
+    await req.flash('The webhook is removed. Your feed still holds every pack.');
+    res.redirect(303, '/statutory/feed');
+  }
+
+  @Post('deliveries/:id/replay')
+  async replay(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @Param('id') id: string,
+    @SignedIn() actor: Actor,
+  ) {
+    const result = formResult(
+      await this.services
+        .as(actor)
+        .projection('POST', `/feeds/${actor.organisation}/deliveries/${idParam(id)}/replay`),
+      WEBHOOK,
+    );
+    if (!result.ok) return this.renderFeed(req, res, actor, {}, result.errors);
+    await req.flash('The delivery will be attempted again in a moment.');
+    res.redirect(303, '/statutory/feed');
+  }
+
+  private async renderFeed(
+    req: PortalRequest,
+    res: Response,
+    actor: Actor,
+    form: Posted,
+    errors?: FormErrors,
+    secret?: string,
+  ) {
+    const api = this.services.as(actor);
+    const [feed, hook] = await Promise.all([
+      api.projection<{
+        entries: { packId: string; publishedAt?: string; period?: { from: string; to: string } }[];
+      }>('GET', `/feeds/${actor.organisation}?limit=200`),
+      api.projection<Webhook>('GET', `/feeds/${actor.organisation}/webhook`),
+    ]);
+    const w = ok(hook);
+    this.pages.render(req, res, 'statutory/templates/feed.njk', {
+      title: 'Your feed and webhook',
+      entries: ok(feed).entries,
+      webhook: w.webhook,
+      deliveries: w.deliveries,
+      secret,
+      form: { url: form.url ?? w.webhook?.url ?? '' },
+      errors,
+    });
+  }
+
+  /** A file from the projection service, passed on with its type; `download` makes it an attachment. */
+  private async pass(res: Response, actor: Actor, path: string, download: string | null) {
+    const file = ok(await this.services.as(actor).projectionFile(path));
+    res.status(200).type(file.contentType);
+    if (download) res.set('content-disposition', file.disposition ?? `attachment; filename="${download}"`);
+    // The printed pack carries its own inline styles; nothing else may load or run in it.
+    else
+      res.set(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+      );
+    res.send(file.bytes);
+  }
+}

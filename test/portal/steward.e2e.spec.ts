@@ -1,0 +1,217 @@
+import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
+import { api, settled, startTestConsortium, tokenFor } from '../harness/consortium';
+import { eventually } from '../harness/index';
+import { decode, errorSummary, heading, Page, PortalClient } from './portal-client';
+
+const PASSWORD = 'a demo password for the tests';
+
+describe('portal: a steward’s pages', () => {
+  let c: RunningConsortium;
+  let issueId: string;
+  let packPath: string;
+
+  beforeAll(async () => {
+    c = await startTestConsortium('real', {}, { portal: { demoPassword: PASSWORD } });
+    // Some work at Fresh Start for the place to show: people with contacts, support, themes; one referred on.
+    const fs = c.partners.get('fresh-start')!.url;
+    const worker = await tokenFor(c, 'fresh-start', 'worker');
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    for (let i = 0; i < 3; i++) {
+      const { body } = await api(fs, 'POST', '/people', worker, {
+        name: `Iona MacLeod${i}`,
+        dateOfBirth: `1990-05-0${i + 1}`,
+        whatMatters: 'A home of my own',
+      });
+      const ref = body.personRef as string;
+      await api(fs, 'POST', `/people/${ref}/journey/contacts`, worker, {
+        kind: 'visit',
+        occurredAt: at,
+        durationMinutes: 45,
+      });
+      await api(fs, 'POST', `/people/${ref}/journey/support`, worker, {
+        kind: 'financial',
+        occurredAt: at,
+        costPounds: 120,
+      });
+      await api(fs, 'POST', `/people/${ref}/journey/life-system`, worker, {
+        occurredAt: at,
+        actors: [{ name: 'Her sister', relationship: 'sister', helps: true }],
+        factors: [{ factor: 'Rent arrears', theme: 'debt' }],
+        themes: i === 0 ? ['debt', 'housing'] : ['debt'],
+      });
+      if (i === 0) {
+        await api(fs, 'POST', `/people/${ref}/consents`, worker, {
+          partners: ['fresh-start', 'spartans'],
+          purposes: ['support', 'referral'],
+        });
+        await api(fs, 'POST', '/referrals', worker, {
+          personRef: ref,
+          toOrganisation: 'spartans',
+          reason: 'x',
+        });
+      }
+    }
+    await settled(c);
+  }, 120_000);
+  afterAll(() => c?.stop());
+
+  const signedIn = async (userId: string) => {
+    const browser = new PortalClient(c.portal.url);
+    await browser.signIn(userId, PASSWORD);
+    return browser;
+  };
+  const eventsAt = async (partner: string): Promise<number> => {
+    const [{ n }] = await c.projection.dataSource.query(
+      `SELECT count(*)::int AS n FROM ${c.schemaOf(`partner_${partner}`)}.events`,
+    );
+    return n;
+  };
+  const until = (browser: PortalClient, path: string, text: string): Promise<Page> =>
+    eventually(async () => {
+      const page = await browser.get(path);
+      return decode(page.html).includes(text) ? page : undefined;
+    }, `${path} to show "${text}"`);
+
+  it('lands on the place, with each chart drawn as SVG and its numbers as a table beside it', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    const home = await fs.get('/');
+    expect(home.url).toMatch(/\/steward$/);
+    const today = new Date().toISOString().slice(0, 10);
+    const place = await until(fs, `/steward?from=2026-01-01&to=${today}`, 'Referral flows in numbers');
+    expect(place.status).toBe(200);
+    expect(heading(place.html)).toBe('The place');
+    for (const id of ['chart-flows', 'chart-themes', 'chart-contacts', 'chart-cost']) {
+      expect(place.html).toMatch(new RegExp(`<svg [^>]*role="img" aria-labelledby="${id}-title ${id}-desc"`));
+      expect(place.html).toContain(`<title id="${id}-title">`);
+    }
+    expect(place.html).toMatch(/<figure class="portal_figure" aria-labelledby="flows-caption">/);
+    const text = decode(place.html);
+    expect(text).toMatch(
+      /<th scope="row">Fresh Start<\/th><td>The Spartans Community Football Academy<\/td><td>1<\/td>/,
+    );
+    expect(text).toMatch(/<th scope="row">debt<\/th>/);
+    expect(text).toContain('£360');
+    expect(place.html).not.toContain('<script>');
+  });
+
+  it('keeps a bad period as typed and shows the error summary', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    const bad = await fs.get('/steward?from=2026-03-01&to=2026-02-01');
+    expect(bad.status).toBe(400);
+    expect(errorSummary(bad.html).length).toBeGreaterThan(0);
+    expect(bad.html).toContain('value="2026-03-01"');
+    expect(bad.html).not.toContain('chart-flows');
+  });
+
+  it('raises an issue, refuses an escalation without a reason, escalates it to government and asks the council', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    await fs.get('/steward/issues/new');
+    const raised = await fs.submit('/steward/issues', {
+      description: 'Crisis grants take three weeks to pay',
+      level: '2',
+      owner: 'leadership',
+      raisedFromKind: 'journey-pattern',
+      raisedFromRef: 'grant-delays',
+    });
+    expect(raised.html).toContain('The issue is in the log.');
+    const log = await until(fs, '/steward/issues', 'Crisis grants take three weeks to pay');
+    issueId = /href="\/steward\/issues\/([0-9a-f-]{36})">Crisis grants/.exec(log.html)![1];
+
+    const page = await fs.get(`/steward/issues/${issueId}`);
+    expect(page.html).toContain('2: system');
+    const before = await eventsAt('fresh_start');
+    const noReason = await fs.submit(`/steward/issues/${issueId}/escalation`, {
+      level: '3',
+      owner: 'government',
+      reason: '',
+    });
+    expect(noReason.status).toBe(400);
+    expect(errorSummary(noReason.html)).toEqual([expect.stringMatching(/^Why it is escalated/)]);
+    expect(noReason.html).toContain('<a href="#escalate-reason">');
+    // What was chosen stays chosen.
+    expect(noReason.html).toMatch(/value="government" checked/);
+    expect(await eventsAt('fresh_start')).toBe(before);
+
+    const escalated = await fs.submit(`/steward/issues/${issueId}/escalation`, {
+      level: '3',
+      owner: 'government',
+      reason: 'Only the government can change the grant rules',
+    });
+    expect(escalated.html).toContain('The issue is escalated.');
+    await until(fs, `/steward/issues/${issueId}`, 'Only the government can change the grant rules');
+
+    const asked = await fs.submit(`/steward/issues/${issueId}/asks`, {
+      body: 'cec',
+      ask: 'Pay crisis grants within two days',
+    });
+    expect(asked.html).toContain('The ask is recorded.');
+    const after = await until(fs, `/steward/issues/${issueId}`, 'Pay crisis grants within two days');
+    expect(decode(after.html)).toContain('(City of Edinburgh Council)');
+
+    const filtered = await fs.get('/steward/issues?level=3&owner=government&status=open');
+    expect(decode(filtered.html)).toContain('Crisis grants take three weeks to pay');
+    const none = await fs.get('/steward/issues?level=1');
+    expect(decode(none.html)).not.toContain('Crisis grants take three weeks to pay');
+  });
+
+  it('closes an issue, saying what changed', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    await fs.get(`/steward/issues/${issueId}`);
+    const empty = await fs.submit(`/steward/issues/${issueId}/closure`, { whatChanged: '' });
+    expect(empty.status).toBe(400);
+    expect(errorSummary(empty.html)).toEqual([expect.stringMatching(/^What changed/)]);
+    const closed = await fs.submit(`/steward/issues/${issueId}/closure`, {
+      whatChanged: 'Grants now pay in two days',
+    });
+    expect(closed.html).toContain('The issue is closed.');
+    await until(fs, '/steward/issues?status=closed', 'Grants now pay in two days');
+  });
+
+  it('shows the learning cycles by scale and stage', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    const page = await fs.get('/steward/learning');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<caption>Learning cycles by scale and stage</caption>');
+    expect(page.html).toContain('<th scope="row">Place</th>');
+  });
+
+  it('composes a pack, which every other partner’s steward approves before it is published', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    await fs.get('/steward/packs/new');
+    const missing = await fs.submit('/steward/packs', { body: '', from: '2026-01-01', to: '2026-02-01' });
+    expect(missing.status).toBe(400);
+    expect(missing.html).toContain('value="2026-01-01"');
+    const composed = await fs.submit('/steward/packs', {
+      body: 'cec',
+      from: '2026-01-01',
+      to: new Date().toISOString().slice(0, 10),
+    });
+    expect(composed.status).toBe(200);
+    expect(composed.html).toContain('The pack is composed.');
+    packPath = new URL(composed.url).pathname;
+    expect(packPath).toMatch(/^\/steward\/packs\/[0-9a-f-]{36}$/);
+    expect(decode(composed.html)).toContain('1 of 4 approvals: 3 more needed');
+    expect(composed.html).not.toContain('Publish the pack');
+
+    for (const partner of ['move-on', 'north-edinburgh-arts', 'spartans']) {
+      const steward = await signedIn(`${partner}-steward`);
+      const page = await steward.get(packPath);
+      expect(page.html).toContain('Approve for');
+      const approved = await steward.submit(`${packPath}/approval`, {});
+      expect(approved.html).toContain('You approved the pack.');
+    }
+    const ready = await fs.get(packPath);
+    expect(ready.html).toContain('Publish the pack');
+    const published = await fs.submit(`${packPath}/publication`, {});
+    expect(published.html).toContain('The pack is published');
+    expect(published.html).toContain('>Published</strong>');
+    const list = await fs.get('/steward/packs');
+    expect(decode(list.html)).toContain('For City of Edinburgh Council');
+  });
+
+  it('is a page for stewards only', async () => {
+    const worker = await signedIn('fresh-start-worker');
+    const page = await worker.get('/steward');
+    expect(page.status).toBe(403);
+  });
+});
