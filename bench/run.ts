@@ -11,6 +11,7 @@ import { evidenceFigures } from './evidence.bench';
 import { logReadFigures, PlaceStores, rebuildFigures, relayFigures } from './log.bench';
 import { generatePlace, PlaceCounts } from './place-generator';
 import { platformFigures } from './platform.bench';
+import { portalFigures } from './portal.bench';
 import { Figure, fmt, printTable, progress, saveResults } from './report';
 import { deployment } from './services';
 import { FIGURE_IDS, Settings } from './settings';
@@ -32,6 +33,7 @@ async function main() {
   const figures: Figure[] = [];
   let place: PlaceCounts | null = null;
   figures.push(...(await appendFigures(s)));
+  if (s.wants('portal')) figures.push(...(await portalFigures(s)));
   if (s.wants('log-read', 'relay', 'rebuild', 'memory', 'latency', 'queries', 'evidence')) {
     const kafka = await startMockKafka();
     progress(`Kafka: kcat mock cluster at ${kafka.bootstrap}`);

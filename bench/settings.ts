@@ -11,6 +11,8 @@ export const FIGURE_IDS = [
   'queries',
   // Issue 4's: the place view and composing a pack from the read models, and the evidence read models' rebuild.
   'evidence',
+  // Issue 5's: the portal's main pages rendered on the server, p95 under autocannon, with the demo data.
+  'portal',
 ] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
