@@ -1,3 +1,5 @@
+import { eventually } from '../harness/index';
+
 /**
  * A user at the portal over HTTP, as a browser without JavaScript is: a cookie jar, forms posted as
  * application/x-www-form-urlencoded with the CSRF token the page carried, redirects followed by hand.
@@ -88,4 +90,19 @@ export function decode(s: string): string {
 /** The page's <h1>. */
 export function heading(html: string): string {
   return decode(/<h1[^>]*>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.trim() ?? '');
+}
+
+/** A browser signed in as one of the demo users. */
+export async function signedInAs(base: string, userId: string, password: string): Promise<PortalClient> {
+  const browser = new PortalClient(base);
+  await browser.signIn(userId, password);
+  return browser;
+}
+
+/** Loads a page until it shows what the projection is still catching up with. */
+export function pageShowing(browser: PortalClient, path: string, text: string): Promise<Page> {
+  return eventually(async () => {
+    const page = await browser.get(path);
+    return decode(page.html).includes(text) ? page : undefined;
+  }, `${path} to show "${text}"`);
 }

@@ -3,7 +3,7 @@ import { AddressInfo } from 'node:net';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { api, settled, startTestConsortium, tokenFor } from '../harness/consortium';
 import { eventually } from '../harness/index';
-import { decode, errorSummary, heading, Page, PortalClient } from './portal-client';
+import { decode, errorSummary, heading, pageShowing, signedInAs } from './portal-client';
 
 const PASSWORD = 'a demo password for the tests';
 const PARTNERS = ['fresh-start', 'move-on', 'north-edinburgh-arts', 'spartans'];
@@ -64,16 +64,8 @@ describe('portal: a statutory body’s pages', () => {
     await c?.stop();
   });
 
-  const signedIn = async (userId: string) => {
-    const browser = new PortalClient(c.portal.url);
-    await browser.signIn(userId, PASSWORD);
-    return browser;
-  };
-  const until = (browser: PortalClient, path: string, text: string): Promise<Page> =>
-    eventually(async () => {
-      const page = await browser.get(path);
-      return decode(page.html).includes(text) ? page : undefined;
-    }, `${path} to show "${text}"`);
+  const signedIn = (userId: string) => signedInAs(c.portal.url, userId, PASSWORD);
+  const until = pageShowing;
 
   it('sets the webhook, showing its secret once, and keeps a bad address as typed', async () => {
     const cec = await signedIn('cec-reader');

@@ -1,7 +1,6 @@
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { api, settled, startTestConsortium, tokenFor } from '../harness/consortium';
-import { eventually } from '../harness/index';
-import { decode, errorSummary, heading, Page, PortalClient } from './portal-client';
+import { decode, errorSummary, heading, pageShowing, signedInAs } from './portal-client';
 
 const PASSWORD = 'a demo password for the tests';
 
@@ -55,22 +54,14 @@ describe('portal: a steward’s pages', () => {
   }, 120_000);
   afterAll(() => c?.stop());
 
-  const signedIn = async (userId: string) => {
-    const browser = new PortalClient(c.portal.url);
-    await browser.signIn(userId, PASSWORD);
-    return browser;
-  };
+  const signedIn = (userId: string) => signedInAs(c.portal.url, userId, PASSWORD);
   const eventsAt = async (partner: string): Promise<number> => {
     const [{ n }] = await c.projection.dataSource.query(
       `SELECT count(*)::int AS n FROM ${c.schemaOf(`partner_${partner}`)}.events`,
     );
     return n;
   };
-  const until = (browser: PortalClient, path: string, text: string): Promise<Page> =>
-    eventually(async () => {
-      const page = await browser.get(path);
-      return decode(page.html).includes(text) ? page : undefined;
-    }, `${path} to show "${text}"`);
+  const until = pageShowing;
 
   it('lands on the place, with each chart drawn as SVG and its numbers as a table beside it', async () => {
     const fs = await signedIn('fresh-start-steward');

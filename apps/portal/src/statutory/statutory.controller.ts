@@ -1,27 +1,13 @@
 import { Actor } from '@app/platform';
 import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
+import type { PackVerification } from '../../../projection-service/src/evidence/evidence-packs';
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
 import { Pages } from '../shared/pages';
 import { ok, Services } from '../shared/services';
-import { PACK_STATUS, PackSummary } from '../steward/packs';
+import { PACK_STATUS, PackSummary, PackWithTables } from '../steward/packs';
 import { idParam } from '../worker/worker-paths';
-
-interface Verification {
-  intact: boolean;
-  digestMatches: boolean;
-  signatureValid: boolean;
-  checkedAt?: string;
-  partners: {
-    partner: string;
-    eventsInPack: number;
-    eventsNow: number | null;
-    matches: boolean;
-    altered: number[];
-    problem: string | null;
-  }[];
-}
 
 interface Webhook {
   webhook: { url: string; setBy: string; setAt: string } | null;
@@ -71,11 +57,8 @@ export class StatutoryController {
     const packId = idParam(id);
     const api = this.services.as(actor);
     const [pack, verification] = await Promise.all([
-      api.projection<PackSummary & { contents: { tables: { id: string; title?: string }[] } }>(
-        'GET',
-        `/evidence-packs/${packId}`,
-      ),
-      api.projection<Verification>('GET', `/evidence-packs/${packId}/verification`),
+      api.projection<PackWithTables>('GET', `/evidence-packs/${packId}`),
+      api.projection<PackVerification>('GET', `/evidence-packs/${packId}/verification`),
     ]);
     const p = ok(pack);
     this.pages.render(req, res, 'statutory/templates/pack.njk', {

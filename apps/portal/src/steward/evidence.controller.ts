@@ -1,5 +1,5 @@
 import { Actor } from '@app/platform';
-import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
 import { FieldMap, FormErrors, formResult, isoDateFrom, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
@@ -7,7 +7,8 @@ import { Pages } from '../shared/pages';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
-import { PACK_STATUS, PackSummary } from './packs';
+import { PACK_STATUS, PackSummary, PackWithTables } from './packs';
+import { actionNamed, PageAction, runAction } from './page-actions';
 import { defaultPeriod } from './place';
 
 const COMPOSE: FieldMap = {
@@ -58,27 +59,26 @@ function caseStudy(b: Posted) {
   ];
 }
 
-const ACTIONS: Record<string, { path: string; fields: FieldMap; request(b: Posted): unknown; done: string }> =
-  {
-    approval: {
-      path: 'approval',
-      fields: NO_FIELDS,
-      request: () => undefined,
-      done: 'You approved the pack.',
-    },
-    declination: {
-      path: 'declination',
-      fields: DECLINE,
-      request: (b) => ({ reason: text(b, 'reason') }),
-      done: 'You declined the pack. Its composer sees your reason.',
-    },
-    publication: {
-      path: 'publication',
-      fields: NO_FIELDS,
-      request: () => undefined,
-      done: 'The pack is published, signed, to the statutory body’s feed.',
-    },
-  };
+const ACTIONS: Record<string, PageAction> = {
+  approval: {
+    path: 'approval',
+    fields: NO_FIELDS,
+    request: () => undefined,
+    done: 'You approved the pack.',
+  },
+  declination: {
+    path: 'declination',
+    fields: DECLINE,
+    request: (b) => ({ reason: text(b, 'reason') }),
+    done: 'You declined the pack. Its composer sees your reason.',
+  },
+  publication: {
+    path: 'publication',
+    fields: NO_FIELDS,
+    request: () => undefined,
+    done: 'The pack is published, signed, to the statutory body’s feed.',
+  },
+};
 
 const packPath = (id: string) => `/steward/packs/${id}`;
 
@@ -147,17 +147,15 @@ export class EvidenceController {
     @SignedIn() actor: Actor,
   ) {
     const packId = idParam(id);
-    const action = Object.hasOwn(ACTIONS, name) ? ACTIONS[name] : null;
-    if (!action) throw new NotFoundException();
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .projection('POST', `/evidence-packs/${packId}/${action.path}`, action.request(body)),
-      action.fields,
+    await runAction(
+      req,
+      res,
+      actionNamed(ACTIONS, name),
+      (a) =>
+        this.services.as(actor).projection('POST', `/evidence-packs/${packId}/${a.path}`, a.request(body)),
+      packPath(packId),
+      (errors) => this.renderPack(req, res, actor, packId, body, errors),
     );
-    if (!result.ok) return this.renderPack(req, res, actor, packId, body, result.errors);
-    await req.flash(action.done);
-    res.redirect(303, packPath(packId));
   }
 
   private async renderPack(
@@ -169,12 +167,7 @@ export class EvidenceController {
     errors?: FormErrors,
   ) {
     const pack = ok(
-      await this.services
-        .as(actor)
-        .projection<PackSummary & { contents: { tables: { id: string; title?: string }[] } }>(
-          'GET',
-          `/evidence-packs/${packId}`,
-        ),
+      await this.services.as(actor).projection<PackWithTables>('GET', `/evidence-packs/${packId}`),
     );
     const p = present(pack);
     this.pages.render(req, res, 'steward/templates/pack.njk', {

@@ -1,24 +1,15 @@
 import { ISSUE_OWNERS, ISSUE_SOURCE_KINDS } from '@app/domain';
 import { Actor } from '@app/platform';
-import {
-  Body,
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
+import type { PackIssue } from '../../../projection-service/src/evidence/pack-contents';
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
 import { Pages } from '../shared/pages';
 import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
+import { actionNamed, PageAction, runAction } from './page-actions';
 
 export const LEVELS = [
   { value: '1', text: '1: individual' },
@@ -52,10 +43,7 @@ const optional = (b: Posted, name: string) => text(b, name) || undefined;
  * The actions on an issue, each a form on the issue's page posted to the partner's
  * `POST /issues/{id}/{path}`: its fields, the request from what was typed, and what to say when it is done.
  */
-export const ISSUE_ACTIONS: Record<
-  string,
-  { path: string; fields: FieldMap; request(b: Posted): Record<string, unknown>; done: string }
-> = {
+export const ISSUE_ACTIONS: Record<string, PageAction> = {
   escalation: {
     path: 'escalation',
     fields: {
@@ -95,16 +83,8 @@ export const ISSUE_ACTIONS: Record<
   },
 };
 
-interface IssueRow {
-  issueId: string;
-  description: string;
-  level: number;
-  owner: string;
-  status: string;
-  countermeasure: string | null;
-  systemChange: string | null;
-  whatChanged: string | null;
-}
+/** A row of GET /issues: the issue as a pack carries it, without the asks. */
+type IssueRow = Omit<PackIssue, 'asks'>;
 
 const issuePath = (id: string) => `/steward/issues/${id}`;
 
@@ -193,17 +173,14 @@ export class IssuesController {
     @SignedIn() actor: Actor,
   ) {
     const issueId = idParam(id);
-    const action = Object.hasOwn(ISSUE_ACTIONS, name) ? ISSUE_ACTIONS[name] : null;
-    if (!action) throw new NotFoundException();
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .partner('POST', `/issues/${issueId}/${action.path}`, action.request(body)),
-      action.fields,
+    await runAction(
+      req,
+      res,
+      actionNamed(ISSUE_ACTIONS, name),
+      (a) => this.services.as(actor).partner('POST', `/issues/${issueId}/${a.path}`, a.request(body)),
+      issuePath(issueId),
+      (errors) => this.renderIssue(req, res, actor, issueId, name, body, errors),
     );
-    if (!result.ok) return this.renderIssue(req, res, actor, issueId, name, body, result.errors);
-    await req.flash(action.done);
-    res.redirect(303, issuePath(issueId));
   }
 
   private async renderIssue(

@@ -1,16 +1,10 @@
-/** An evidence pack as GET /evidence-packs lists it (its contents left out). */
-export interface PackSummary {
-  packId: string;
-  status: 'composed' | 'declined' | 'published';
-  body: string;
-  period: { from: string; to: string };
-  composedBy: { partner: string; user: string };
-  composedAt: string;
-  approvalsNeeded: number;
-  approvals: { partner: string; user: string; at: string }[];
-  declined: { partner: string; user: string; reason: string; at: string } | null;
-  publication: { publishedAt: string; digest: string } | null;
-}
+import type { PackDocument } from '../../../projection-service/src/evidence/evidence-packs';
+
+/** An evidence pack as GET /evidence-packs lists it: the projection service's document without its contents. */
+export type PackSummary = Omit<PackDocument, 'contents'>;
+
+/** A pack as GET /evidence-packs/{id} answers it, as far as the pages read its contents. */
+export type PackWithTables = PackSummary & { contents: { tables: { id: string; title?: string }[] } };
 
 export const PACK_STATUS: Record<PackSummary['status'], string> = {
   composed: 'Waiting for approval',

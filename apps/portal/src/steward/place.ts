@@ -1,43 +1,10 @@
 import { Consortium } from '@app/consortium';
+import type { PlaceFigures } from '../../../projection-service/src/place/place-figures';
 import { organisationName } from '../shared/portal-runtime';
 import { arcDiagram, barChart, lineChart } from './charts';
 
-/** What GET /place answers, as far as the place view reads it. */
-export interface PlaceFigures {
-  period: { from: string; to: string };
-  peopleSupported: number;
-  byPartner: {
-    partner: string;
-    peopleSupported: number;
-    newPeople: number;
-    contacts: number;
-    visits: number;
-    calls: number;
-    contactMinutes: number;
-    costPence: number;
-  }[];
-  referralFlows: {
-    from: string;
-    to: string;
-    referrals: number;
-    accepted: number;
-    completed: number;
-    declined: number;
-    awaitingAnswer: number;
-    daysToFirstContact: number | null;
-  }[];
-  themes: { theme: string; people: number }[];
-  perJourney: { journeys: number; averageCostPounds: number; averageVisits: number; averageCalls: number };
-  wellbeing: {
-    measured: number;
-    meaningfulImprovement: number;
-    meaningfulDecline: number;
-    averageChange: number | null;
-    byPartner: { partner: string; improved: number; unchanged: number; declined: number }[];
-  };
-  learningCycles: { scale: string; stage: string; cycles: number }[];
-  issueLog: { level: number; owner: string; status: string; issues: number }[];
-}
+/** What GET /place answers: the projection service's own type (a type only; the portal calls it over HTTP). */
+export type { PlaceFigures };
 
 export interface Month {
   label: string;
