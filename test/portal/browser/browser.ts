@@ -107,7 +107,7 @@ export function describeViolations(where: string, violations: AxeViolation[]): s
  * screenshot is saved as `<suite>-<NN>-<name>.png` in the order the pages were seen.
  */
 export class CheckedTab {
-  readonly visited: { name: string; url: string; title: string }[] = [];
+  readonly visited: { name: string; url: string; title: string; screenshotMs: number; axeMs: number }[] = [];
   private constructor(
     readonly suite: string,
     readonly context: BrowserContext,
@@ -146,13 +146,23 @@ export class CheckedTab {
     this.counter.n += 1;
     const file = `${this.suite}-${String(this.counter.n).padStart(2, '0')}-${name}.png`;
     mkdirSync(SCREENSHOTS, { recursive: true });
+    const t0 = performance.now();
     await this.page.screenshot({ path: join(SCREENSHOTS, file), fullPage: true });
+    const t1 = performance.now();
     if (readme && WRITE_README_SCREENSHOTS) {
       mkdirSync(README_SCREENSHOTS, { recursive: true });
       await this.page.screenshot({ path: join(README_SCREENSHOTS, readme), fullPage: true });
     }
-    this.visited.push({ name, url: this.page.url(), title: await this.page.title() });
+    const title = await this.page.title();
+    const t2 = performance.now();
     const violations = await axeViolations(this.page);
+    this.visited.push({
+      name,
+      url: this.page.url(),
+      title,
+      screenshotMs: t1 - t0,
+      axeMs: performance.now() - t2,
+    });
     if (violations.length) throw new Error(describeViolations(`${name} (${this.page.url()})`, violations));
   }
 
@@ -178,4 +188,14 @@ export class CheckedTab {
   close(): Promise<void> {
     return this.context.close();
   }
+}
+
+/** One line: how many pages were checked, and what the checks cost (printed after a suite). */
+export function checkSummary(suite: string, tabs: CheckedTab[]): string {
+  const pages = tabs.flatMap((t) => t.visited);
+  const sum = (f: (p: (typeof pages)[number]) => number) => Math.round(pages.reduce((a, p) => a + f(p), 0));
+  return (
+    `${suite}: ${pages.length} pages checked, axe-clean, screenshots in ${SCREENSHOTS}; ` +
+    `axe ${sum((p) => p.axeMs)} ms, screenshots ${sum((p) => p.screenshotMs)} ms in all`
+  );
 }

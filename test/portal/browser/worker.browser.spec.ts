@@ -1,7 +1,14 @@
 import { Browser } from 'playwright-core';
 import { RunningConsortium } from '../../../apps/consortium/src/consortium-runner';
 import { startTestConsortium } from '../../harness/consortium';
-import { axeViolations, CheckedTab, describeInBrowser, describeViolations, launchChromium } from './browser';
+import {
+  axeViolations,
+  CheckedTab,
+  checkSummary,
+  describeInBrowser,
+  describeViolations,
+  launchChromium,
+} from './browser';
 
 const PASSWORD = 'a demo password for the browser tests';
 
@@ -29,6 +36,7 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     ]);
   });
   afterAll(async () => {
+    if (tabs.length) process.stderr.write(`${checkSummary('worker', tabs)}\n`);
     for (const t of tabs) await t.close().catch(() => undefined);
     await browser?.close();
     await c?.stop();

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { Browser } from 'playwright-core';
+import { RunningConsortium } from '../../../apps/consortium/src/consortium-runner';
+import { api, settled, startTestConsortium, tokenFor } from '../../harness/consortium';
+import { CheckedTab, checkSummary, describeInBrowser, launchChromium } from './browser';
+
+const PASSWORD = 'a demo password for the browser tests';
+const OTHER_PARTNERS = ['move-on', 'north-edinburgh-arts', 'spartans'];
+
+/**
+ * The stewards' and the statutory reader's main journey in headless Chromium: every page axe-clean and
+ * screenshotted (test-artifacts/screenshots/steward-*.png).
+ */
+describeInBrowser('portal in a browser: the stewards’ and the statutory body’s journey', () => {
+  let c: RunningConsortium;
+  let browser: Browser;
+  let packPath: string;
+  const counter = { n: 0 };
+  const tabs: CheckedTab[] = [];
+  const tab = async (): Promise<CheckedTab> => {
+    const t = await CheckedTab.open(browser, c.portal.url, 'steward', counter);
+    tabs.push(t);
+    return t;
+  };
+  const today = new Date().toISOString().slice(0, 10);
+  const yearAgo = new Date(Date.now() - 364 * 86400_000).toISOString().slice(0, 10);
+
+  beforeAll(async () => {
+    CheckedTab.clearScreenshots('steward');
+    [c, browser] = await Promise.all([
+      startTestConsortium('real', {}, { portal: { demoPassword: PASSWORD } }),
+      launchChromium(),
+    ]);
+    // Some work at Fresh Start for the place to show: people with contacts, support and themes; one referred on.
+    const fs = c.partners.get('fresh-start')?.url as string;
+    const worker = await tokenFor(c, 'fresh-start', 'worker');
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    for (let i = 0; i < 3; i++) {
+      const { body } = await api(fs, 'POST', '/people', worker, {
+        name: `Iona MacLeod${i}`,
+        dateOfBirth: `1990-05-0${i + 1}`,
+        whatMatters: 'A home of my own',
+      });
+      const ref = body.personRef as string;
+      await api(fs, 'POST', `/people/${ref}/journey/contacts`, worker, {
+        kind: 'visit',
+        occurredAt: at,
+        durationMinutes: 45,
+      });
+      await api(fs, 'POST', `/people/${ref}/journey/support`, worker, {
+        kind: 'financial',
+        occurredAt: at,
+        costPounds: 120,
+      });
+      await api(fs, 'POST', `/people/${ref}/journey/life-system`, worker, {
+        occurredAt: at,
+        actors: [{ name: 'Her sister', relationship: 'sister', helps: true }],
+        factors: [{ factor: 'Rent arrears', theme: 'debt' }],
+        themes: i === 0 ? ['debt', 'housing'] : ['debt'],
+      });
+      if (i === 0) {
+        await api(fs, 'POST', `/people/${ref}/consents`, worker, {
+          partners: ['fresh-start', 'spartans'],
+          purposes: ['support', 'referral'],
+        });
+        await api(fs, 'POST', '/referrals', worker, {
+          personRef: ref,
+          toOrganisation: 'spartans',
+          reason: 'x',
+        });
+      }
+    }
+    await settled(c);
+  }, 120_000);
+  afterAll(async () => {
+    if (tabs.length) process.stderr.write(`${checkSummary('steward', tabs)}\n`);
+    for (const t of tabs) await t.close().catch(() => undefined);
+    await browser?.close();
+    await c?.stop();
+  });
+
+  /** Ticks a design-system radio by its label, as a person does (the label sits over the input). */
+  const choose = async (t: CheckedTab, name: string, value: string): Promise<void> => {
+    const id = await t.page.getAttribute(`input[name="${name}"][value="${value}"]`, 'id');
+    await t.page.click(`label[for="${id}"]`);
+  };
+  const reloadUntil = async (t: CheckedTab, text: string): Promise<void> => {
+    for (let i = 0; i < 50; i++) {
+      if ((await t.page.textContent('main'))?.includes(text)) return;
+      await new Promise((r) => setTimeout(r, 200));
+      await t.page.reload();
+    }
+    throw new Error(`${t.page.url()} never showed "${text}"`);
+  };
+  const main = (t: CheckedTab) => t.page.textContent('main') as Promise<string>;
+
+  it('shows a steward the place, raises an issue, escalates it to government and composes a pack', async () => {
+    const fs = await tab();
+    await fs.signIn('fresh-start-steward', PASSWORD);
+    expect(fs.page.url()).toMatch(/\/steward$/);
+    await fs.page.goto(`/steward?from=${yearAgo}&to=${today}`);
+    await reloadUntil(fs, 'Referral flows in numbers');
+    expect(await fs.page.locator('main svg[role=img]').count()).toBeGreaterThanOrEqual(3);
+    await fs.check('place', 'steward-place.png');
+
+    await fs.goto('/steward/learning', 'learning-cycles');
+    await fs.goto('/steward/issues/new', 'raise-issue-form');
+    await fs.page.fill('#description', 'Crisis grants take three weeks to pay');
+    await choose(fs, 'level', '2');
+    await choose(fs, 'owner', 'leadership');
+    await fs.page.selectOption('#raised-from-kind', 'journey-pattern');
+    await fs.page.fill('#raised-from-ref', 'grant-delays');
+    await fs.clickAndCheck('main form button[type=submit]', 'issue-raised');
+    expect(await main(fs)).toContain('The issue is in the log.');
+    await reloadUntil(fs, 'Crisis grants take three weeks to pay');
+    await fs.check('issue-log');
+
+    await fs.clickAndCheck('main a:has-text("Crisis grants take three weeks to pay")', 'issue');
+    // Without a reason first: the error summary and the inline error must be accessible too.
+    await choose(fs, 'level', '3');
+    await choose(fs, 'owner', 'government');
+    await fs.clickAndCheck('button:has-text("Escalate the issue")', 'escalation-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    expect(await fs.page.isChecked('input[name=owner][value=government]')).toBe(true);
+    await fs.page.fill('#escalate-reason', 'Only the government can change the grant rules');
+    await fs.clickAndCheck('button:has-text("Escalate the issue")', 'issue-escalated');
+    expect(await main(fs)).toContain('The issue is escalated.');
+    await reloadUntil(fs, 'Only the government can change the grant rules');
+
+    await fs.goto('/steward/packs/new', 'compose-form');
+    await fs.page.selectOption('#body', 'cec');
+    await fs.page.fill('#from', yearAgo);
+    await fs.page.fill('#to', today);
+    await fs.clickAndCheck('main form button[type=submit]', 'pack-composed');
+    expect(await main(fs)).toContain('The pack is composed.');
+    packPath = new URL(fs.page.url()).pathname;
+    expect(packPath).toMatch(/^\/steward\/packs\/[0-9a-f-]{36}$/);
+    expect(await main(fs)).toContain('3 more needed');
+    expect(await fs.page.isVisible('button:has-text("Publish the pack")')).toBe(false);
+  });
+
+  it('has every other partner’s steward approve the pack, then the composer publishes it', async () => {
+    for (const partner of OTHER_PARTNERS) {
+      const steward = await tab();
+      await steward.signIn(`${partner}-steward`, PASSWORD);
+      await steward.goto(packPath, `pack-for-${partner}`);
+      await steward.clickAndCheck('button:has-text("Approve for")', `approved-by-${partner}`);
+      expect(await main(steward)).toContain('You approved the pack.');
+      await steward.signOut();
+    }
+    const fs = await tab();
+    await fs.signIn('fresh-start-steward', PASSWORD);
+    await fs.goto(packPath, 'pack-approved');
+    await fs.clickAndCheck('button:has-text("Publish the pack")', 'pack-published');
+    expect(await main(fs)).toContain('The pack is published');
+    await fs.goto('/steward/packs', 'packs');
+    await fs.signOut();
+  });
+
+  it('lets the statutory reader download the PDF and see that the pack is intact', async () => {
+    const cec = await tab();
+    await cec.signIn('cec-reader', PASSWORD);
+    expect(cec.page.url()).toMatch(/\/statutory$/);
+    const packId = packPath.split('/').pop() as string;
+    await reloadUntil(cec, 'Pack');
+    for (let i = 0; i < 50 && !(await cec.page.isVisible(`a[href="/statutory/packs/${packId}"]`)); i++)
+      await cec.page.reload();
+    await cec.check('published-to-you');
+    await cec.clickAndCheck(`a[href="/statutory/packs/${packId}"]`, 'pack-verified');
+    expect(await cec.page.textContent('.ds_notification-panel__title')).toBe('Intact');
+
+    const [download] = await Promise.all([
+      cec.page.waitForEvent('download'),
+      cec.page.click('a:has-text("Download the pack as PDF")'),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.pdf$/);
+    const pdf = readFileSync(await download.path());
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+
+    await cec.goto('/statutory/feed', 'feed');
+    await cec.signOut();
+  }, 60_000);
+});
