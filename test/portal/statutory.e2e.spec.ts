@@ -155,4 +155,18 @@ describe('portal: a statutory body’s pages', () => {
     expect(removed.html).toContain('The webhook is removed.');
     expect(removed.html).toContain('No webhook is set');
   }, 60_000);
+
+  it('says plainly when a partner’s records changed after publication', async () => {
+    const schema = c.schemaOf('partner_fresh-start');
+    await c.projection.dataSource.query(
+      `UPDATE ${schema}.events SET data = jsonb_set(data, '{durationMinutes}', '300')
+        WHERE position = (SELECT min(position) FROM ${schema}.events WHERE event_type = 'ContactRecorded')`,
+    );
+    const cec = await signedIn('cec-reader');
+    const pack = await cec.get(`/statutory/packs/${packId}`);
+    expect(decode(pack.html)).toContain('<strong>Not intact.</strong>');
+    expect(decode(pack.html)).toMatch(
+      /<th scope="row">Fresh Start<\/th><td>Does not match: 1 event\(s\) altered[^<]*<\/td><td>\d+<\/td><td>Positions \d+<\/td>/,
+    );
+  });
 });

@@ -102,38 +102,47 @@ export function arcDiagram(t: ChartText, nodes: { id: string; label: string }[],
   const margin = 70;
   const step = nodes.length > 1 ? (width - 2 * margin) / (nodes.length - 1) : 0;
   const x = new Map(nodes.map((node, i) => [node.id, margin + i * step]));
-  const maxSpan = Math.max(1, step * (nodes.length - 1));
-  const radiusMax = maxSpan / 2;
-  const mid = 40 + radiusMax;
-  const height = mid * 2;
+  // Flat arcs (height 0.45 of their half-span): the picture is only as tall as its arcs on each side.
+  const FLAT = 0.45;
+  const drawn = flows.filter((f) => {
+    const [a, b] = [x.get(f.from), x.get(f.to)];
+    return a !== undefined && b !== undefined && a !== b && f.value > 0;
+  });
+  const rise = (f: Flow) => (Math.abs((x.get(f.to) as number) - (x.get(f.from) as number)) / 2) * FLAT;
+  const rightward = (f: Flow) => (x.get(f.to) as number) > (x.get(f.from) as number);
+  const above = Math.max(0, ...drawn.filter(rightward).map(rise));
+  const below = Math.max(0, ...drawn.filter((f) => !rightward(f)).map(rise));
+  const mid = 36 + above;
+  const height = mid + below + 40;
   const max = Math.max(1, ...flows.map((f) => f.value));
   const id = escapeXml(t.id);
   const parts: string[] = [
-    `<defs><marker id="${id}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${INK}"/></marker></defs>`,
-    `<line x1="${margin - 20}" y1="${mid}" x2="${width - margin + 20}" y2="${mid}" stroke="#b3b3b3" stroke-width="1"/>`,
+    `<defs><marker id="${id}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${INK}"/></marker></defs>`,
+    `<line x1="${margin - 20}" y1="${n(mid)}" x2="${width - margin + 20}" y2="${n(mid)}" stroke="#b3b3b3" stroke-width="1"/>`,
   ];
-  flows.forEach((f, i) => {
-    const x1 = x.get(f.from);
-    const x2 = x.get(f.to);
-    if (x1 === undefined || x2 === undefined || x1 === x2 || f.value <= 0) return;
+  drawn.forEach((f, i) => {
+    const x1 = x.get(f.from) as number;
+    const x2 = x.get(f.to) as number;
     const r = Math.abs(x2 - x1) / 2;
-    const above = x2 > x1;
+    const ry = rise(f);
+    const up = rightward(f);
     // sweep 1 draws clockwise: left-to-right over the top, right-to-left under the bottom.
     const colour = PALETTE[i % PALETTE.length];
     const stroke = n(1.5 + (f.value / max) * 10);
     parts.push(
-      `<path d="M${n(x1)},${mid} A${n(r)},${n(r)} 0 0 1 ${n(x2)},${mid}" fill="none" stroke="${colour}" stroke-width="${stroke}" stroke-opacity="0.75" marker-end="url(#${id}-arrow)"/>`,
-      `<text x="${n((x1 + x2) / 2)}" y="${n(above ? mid - r - 6 : mid + r + 16)}" text-anchor="middle" fill="${INK}" font-weight="bold">${f.value}</text>`,
+      `<path d="M${n(x1)},${n(mid)} A${n(r)},${n(ry)} 0 0 1 ${n(x2)},${n(mid)}" fill="none" stroke="${colour}" stroke-width="${stroke}" stroke-opacity="0.75" marker-end="url(#${id}-arrow)"/>`,
+      `<text x="${n((x1 + x2) / 2)}" y="${n(up ? mid - ry - 8 : mid + ry + 18)}" text-anchor="middle" fill="${INK}" font-weight="bold">${f.value}</text>`,
     );
   });
   nodes.forEach((node, i) => {
     const cx = x.get(node.id) as number;
-    // The ends' names run inwards, so that a long name stays inside the picture.
+    // The ends' names run inwards, so that a long name stays inside the picture; with many, they alternate
+    // below and above the line so that neighbours do not overlap.
     const anchor = i === 0 ? 'start' : i === nodes.length - 1 ? 'end' : 'middle';
     const tx = anchor === 'start' ? cx - 8 : anchor === 'end' ? cx + 8 : cx;
     parts.push(
-      `<circle cx="${n(cx)}" cy="${mid}" r="6" fill="${INK}"/>`,
-      `<text x="${n(tx)}" y="${mid + (i % 2 ? -12 : 24)}" text-anchor="${anchor}" fill="${INK}" font-size="13" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(node.label)}</text>`,
+      `<circle cx="${n(cx)}" cy="${n(mid)}" r="6" fill="${INK}"/>`,
+      `<text x="${n(tx)}" y="${n(mid + (nodes.length > 3 && i % 2 ? -12 : 24))}" text-anchor="${anchor}" fill="${INK}" font-size="13" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(node.label)}</text>`,
     );
   });
   return svg(t, width, height, parts.join(''));
@@ -164,7 +173,10 @@ export function lineChart(t: ChartText, xLabels: string[], series: Series[]): st
     `<text x="${left - 6}" y="${top + 5}" text-anchor="end" fill="${INK}">${max}</text>`,
     `<text x="${left - 6}" y="${bottom}" text-anchor="end" fill="${INK}">0</text>`,
   ];
+  const every = Math.ceil(xLabels.length / 6);
   xLabels.forEach((label, i) => {
+    // Counted back from the latest month, which is always named.
+    if ((xLabels.length - 1 - i) % every !== 0) return;
     parts.push(
       `<text x="${px(i)}" y="${bottom + 18}" text-anchor="middle" fill="${INK}" font-size="12">${escapeXml(label)}</text>`,
     );
