@@ -190,6 +190,21 @@ export class CheckedTab {
   }
 }
 
+/**
+ * What sticks out past the right edge of the viewport (WCAG 1.4.10 Reflow: nothing should at 320 CSS px), as
+ * "tag.class right-edge" for the first few such elements, or [] when the page fits.
+ */
+export function overflow(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return [];
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > width + 1)
+      .slice(0, 3)
+      .map((e) => e.tagName.toLowerCase() + '.' + [...e.classList].join('.') + ' to ' + Math.round(e.getBoundingClientRect().right) + 'px');
+  })()`);
+}
+
 /** One line: how many pages were checked, and what the checks cost (printed after a suite). */
 export function checkSummary(suite: string, tabs: CheckedTab[]): string {
   const pages = tabs.flatMap((t) => t.visited);

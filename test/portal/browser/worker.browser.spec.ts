@@ -8,6 +8,7 @@ import {
   describeInBrowser,
   describeViolations,
   launchChromium,
+  overflow,
 } from './browser';
 
 const PASSWORD = 'a demo password for the browser tests';
@@ -179,5 +180,38 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     await Promise.all([kb.page.waitForNavigation(), kb.page.keyboard.press('Enter')]);
     await kb.check('keyboard-signed-in');
     expect(await kb.page.textContent('header')).toContain('Signed in as');
+  });
+
+  // KNOWN DEFECT, so marked `failing` (jest reports it red the day it starts to pass: then make it a plain `it`).
+  // WCAG 1.4.10 Reflow: at 320 CSS px the navigation sticks out 16 px (the design system's mobile
+  // `.ds_site-navigation { margin: 0 -1rem }` applies to the portal's nav, which sits outside the header's wrapper),
+  // and at 1280 px a long user name pushes the header's sign-in block 83 px past the edge (its grid column is
+  // max-content). Both are in apps/portal/src/static/portal.css.
+  it.failing('fits the page to the screen, from 320 to 1280 CSS pixels wide, with no sideways scrolling', async () => {
+    const found: string[] = [];
+    const measure = async () => {
+      for (const width of [320, 1280]) {
+        const context = await browser.newContext({ baseURL: c.portal.url, viewport: { width, height: 800 } });
+        const page = await context.newPage();
+        await page.goto('/sign-in');
+        await page.fill('#user-id', 'spartans-worker');
+        await page.fill('#password', PASSWORD);
+        await Promise.all([page.waitForNavigation(), page.click('main button[type=submit]')]);
+        for (const path of ['/worker', '/worker/referrals', `/worker/people/${personRef}`, '/sign-in']) {
+          await page.goto(path);
+          const out = await overflow(page);
+          if (out.length) found.push(`${path} at ${width} px: ${out.join(', ')}`);
+        }
+        await context.close();
+      }
+    };
+    try {
+      await measure();
+    } catch (e) {
+      // Only the overflow may fail this test: a check that could not run returns, which it.failing reports red.
+      process.stderr.write(`the reflow check could not run: ${e}\n`);
+      return;
+    }
+    expect(found).toEqual([]);
   });
 });
