@@ -83,6 +83,14 @@ describe('portal: a steward’s pages', () => {
     expect(text).toMatch(/<th scope="row">debt<\/th>/);
     expect(text).toContain('£360');
     expect(place.html).not.toContain('<script>');
+    expect(place.html).toContain('<caption>Themes in the whole period</caption>');
+    expect(place.html).not.toContain('Themes month by month');
+
+    const monthly = await fs.get(`/steward?from=2026-01-01&to=${today}&monthly=yes`);
+    expect(monthly.html).toContain('<caption>Themes month by month: people with each theme</caption>');
+    expect(monthly.html).toMatch(/<th scope="col">Jan 2026<\/th>/);
+    expect(monthly.html).toMatch(/<polyline /);
+    expect(monthly.html).toMatch(/value="yes" checked/);
   });
 
   it('keeps a bad period as typed and shows the error summary', async () => {

@@ -34,6 +34,7 @@ export class PlaceController {
     @SignedIn() actor: Actor,
     @Query('from') fromTyped?: string,
     @Query('to') toTyped?: string,
+    @Query('monthly') monthlyTyped?: string,
   ) {
     const fallback = defaultPeriod(new Date());
     const period = { from: asDate(fromTyped, fallback.from), to: asDate(toTyped, fallback.to) };
@@ -41,9 +42,15 @@ export class PlaceController {
     const place = (p: { from: string; to: string }) =>
       api.projection<PlaceFigures>('GET', `/place?${new URLSearchParams({ from: p.from, to: p.to })}`);
     const result = formResult(await place(period), PERIOD);
-    const form = { from: fromTyped ?? period.from, to: toTyped ?? period.to };
+    // Themes month by month take one more call per month (up to twelve): asked for, not drawn every time.
+    const monthlyAsked = monthlyTyped === 'yes';
+    const form = {
+      from: fromTyped ?? period.from,
+      to: toTyped ?? period.to,
+      monthly: monthlyAsked ? ['yes'] : [],
+    };
     if (!result.ok) return this.render(req, res, form, null, result.errors);
-    const months = monthsOf(period);
+    const months = monthlyAsked ? monthsOf(period) : [];
     const monthly = await Promise.all(
       months.map(async (month) => ({ month, figures: ok(await place(month)) })),
     );
@@ -60,7 +67,7 @@ export class PlaceController {
   private render(
     req: PortalRequest,
     res: Response,
-    form: { from: string; to: string },
+    form: { from: string; to: string; monthly: string[] },
     view: Record<string, unknown> | null,
     errors?: FormErrors,
   ) {
