@@ -8,9 +8,17 @@ describe('portal: a steward’s pages', () => {
   let c: RunningConsortium;
   let issueId: string;
   let packPath: string;
+  let placeCycle: string;
+  let teamCycle: string;
 
   beforeAll(async () => {
-    c = await startTestConsortium('real', {}, { portal: { demoPassword: PASSWORD } });
+    // Wellbeing measured (SWEMWBS switched on), so that the place shows its change.
+    const swemwbs = {
+      enabled: true,
+      meaningfulChange: 3,
+      items: Array.from({ length: 7 }, (_, i) => `item ${i + 1}`),
+    };
+    c = await startTestConsortium('real', { wellbeing: { swemwbs } }, { portal: { demoPassword: PASSWORD } });
     // Some work at Fresh Start for the place to show: people with contacts, support, themes; one referred on.
     const fs = c.partners.get('fresh-start')!.url;
     const worker = await tokenFor(c, 'fresh-start', 'worker');
@@ -39,6 +47,18 @@ describe('portal: a steward’s pages', () => {
         themes: i === 0 ? ['debt', 'housing'] : ['debt'],
       });
       if (i === 0) {
+        for (const [hoursAgo, score] of [
+          [3, 1],
+          [2, 5],
+        ])
+          expect(
+            (
+              await api(fs, 'POST', `/people/${ref}/journey/wellbeing`, worker, {
+                occurredAt: new Date(Date.now() - hoursAgo * 3600_000).toISOString(),
+                items: Array(7).fill(score),
+              })
+            ).status,
+          ).toBe(201);
         await api(fs, 'POST', `/people/${ref}/consents`, worker, {
           partners: ['fresh-start', 'spartans'],
           purposes: ['support', 'referral'],
@@ -50,6 +70,28 @@ describe('portal: a steward’s pages', () => {
         });
       }
     }
+    // Learning at two scales: a team's cycle that informs the place's.
+    const steward = await tokenFor(c, 'fresh-start', 'steward');
+    const place = await api(fs, 'POST', '/learning-cycles', steward, {
+      title: 'Arrears after resettlement',
+      scale: 'place',
+      purpose: 'Nobody falls back into arrears after moving in',
+    });
+    const team = await api(fs, 'POST', '/learning-cycles', steward, {
+      title: 'Thursday drop-in',
+      scale: 'team',
+      team: 'outreach',
+    });
+    placeCycle = place.body.cycleId as string;
+    teamCycle = team.body.cycleId as string;
+    expect(
+      (
+        await api(fs, 'POST', `/learning-cycles/${teamCycle}/links`, steward, {
+          to: placeCycle,
+          relation: 'informs',
+        })
+      ).status,
+    ).toBe(201);
     await settled(c);
   }, 120_000);
   afterAll(() => c?.stop());
@@ -84,6 +126,8 @@ describe('portal: a steward’s pages', () => {
     expect(text).toContain('£360');
     expect(place.html).not.toContain('<script>');
     expect(place.html).toContain('<caption>Themes in the whole period</caption>');
+    expect(place.html).toMatch(/role="img" aria-labelledby="chart-wellbeing-title chart-wellbeing-desc"/);
+    expect(text).toMatch(/<th scope="row">Fresh Start<\/th><td>1<\/td><td>0<\/td><td>0<\/td><\/tr>/);
     expect(place.html).not.toContain('Themes month by month');
 
     const monthly = await fs.get(`/steward?from=2026-01-01&to=${today}&monthly=yes`);
@@ -166,12 +210,23 @@ describe('portal: a steward’s pages', () => {
     await until(fs, '/steward/issues?status=closed', 'Grants now pay in two days');
   });
 
-  it('shows the learning cycles by scale and stage', async () => {
+  it('shows the learning cycles by scale and stage, each with its linked cycles', async () => {
     const fs = await signedIn('fresh-start-steward');
-    const page = await fs.get('/steward/learning');
+    const page = await until(fs, '/steward/learning', 'Thursday drop-in');
     expect(page.status).toBe(200);
     expect(page.html).toContain('<caption>Learning cycles by scale and stage</caption>');
-    expect(page.html).toContain('<th scope="row">Place</th>');
+    expect(page.html).toMatch(/<th scope="row">Place<\/th>(<td>\d+<\/td>)*<td>1<\/td><\/tr>/);
+    const team = await fs.get(`/steward/learning/${teamCycle}`);
+    expect(heading(team.html)).toBe('Thursday drop-in');
+    expect(team.html).toMatch(
+      new RegExp(
+        `<td>informs</td><th scope="row"><a href="/steward/learning/${placeCycle}">Arrears after resettlement</a>`,
+      ),
+    );
+    const place = await until(fs, `/steward/learning/${placeCycle}`, 'Thursday drop-in');
+    expect(decode(place.html)).toContain('Nobody falls back into arrears after moving in');
+    const onlyTeams = await fs.get('/steward/learning?scale=team');
+    expect(onlyTeams.html).not.toContain('<h2>Place cycles</h2>');
   });
 
   it('composes a pack, which every other partner’s steward approves before it is published', async () => {
@@ -206,6 +261,27 @@ describe('portal: a steward’s pages', () => {
     expect(published.html).toContain('>Published</strong>');
     const list = await fs.get('/steward/packs');
     expect(decode(list.html)).toContain('For City of Edinburgh Council');
+  });
+
+  it('declines a pack only with a reason, keeping what was typed otherwise', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    await fs.get('/steward/packs/new');
+    const composed = await fs.submit('/steward/packs', {
+      body: 'nhs-lothian',
+      from: '2026-01-01',
+      to: '2026-06-30',
+    });
+    const path = new URL(composed.url).pathname;
+    const mo = await signedIn('move-on-steward');
+    await mo.get(path);
+    const empty = await mo.submit(`${path}/declination`, { reason: '' });
+    expect(empty.status).toBe(400);
+    expect(errorSummary(empty.html)).toEqual([expect.stringMatching(/^Why you decline it/)]);
+    const declined = await mo.submit(`${path}/declination`, { reason: 'The period cuts our pilot in half' });
+    expect(declined.html).toContain('You declined the pack.');
+    expect(decode(declined.html)).toContain('The period cuts our pilot in half');
+    expect(declined.html).toContain('>Declined</strong>');
+    expect(declined.html).not.toContain('Approve for');
   });
 
   it('is a page for stewards only', async () => {
