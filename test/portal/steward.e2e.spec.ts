@@ -1,5 +1,6 @@
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { api, settled, startTestConsortium, tokenFor } from '../harness/consortium';
+import { seedPlace, WITH_WELLBEING } from './place-seed';
 import { decode, errorSummary, heading, pageShowing, signedInAs } from './portal-client';
 
 const PASSWORD = 'a demo password for the tests';
@@ -12,64 +13,9 @@ describe('portal: a steward’s pages', () => {
   let teamCycle: string;
 
   beforeAll(async () => {
-    // Wellbeing measured (SWEMWBS switched on), so that the place shows its change.
-    const swemwbs = {
-      enabled: true,
-      meaningfulChange: 3,
-      items: Array.from({ length: 7 }, (_, i) => `item ${i + 1}`),
-    };
-    c = await startTestConsortium('real', { wellbeing: { swemwbs } }, { portal: { demoPassword: PASSWORD } });
-    // Some work at Fresh Start for the place to show: people with contacts, support, themes; one referred on.
-    const fs = c.partners.get('fresh-start')!.url;
-    const worker = await tokenFor(c, 'fresh-start', 'worker');
-    const at = new Date(Date.now() - 3600_000).toISOString();
-    for (let i = 0; i < 3; i++) {
-      const { body } = await api(fs, 'POST', '/people', worker, {
-        name: `Iona MacLeod${i}`,
-        dateOfBirth: `1990-05-0${i + 1}`,
-        whatMatters: 'A home of my own',
-      });
-      const ref = body.personRef as string;
-      await api(fs, 'POST', `/people/${ref}/journey/contacts`, worker, {
-        kind: 'visit',
-        occurredAt: at,
-        durationMinutes: 45,
-      });
-      await api(fs, 'POST', `/people/${ref}/journey/support`, worker, {
-        kind: 'financial',
-        occurredAt: at,
-        costPounds: 120,
-      });
-      await api(fs, 'POST', `/people/${ref}/journey/life-system`, worker, {
-        occurredAt: at,
-        actors: [{ name: 'Her sister', relationship: 'sister', helps: true }],
-        factors: [{ factor: 'Rent arrears', theme: 'debt' }],
-        themes: i === 0 ? ['debt', 'housing'] : ['debt'],
-      });
-      if (i === 0) {
-        for (const [hoursAgo, score] of [
-          [3, 1],
-          [2, 5],
-        ])
-          expect(
-            (
-              await api(fs, 'POST', `/people/${ref}/journey/wellbeing`, worker, {
-                occurredAt: new Date(Date.now() - hoursAgo * 3600_000).toISOString(),
-                items: Array(7).fill(score),
-              })
-            ).status,
-          ).toBe(201);
-        await api(fs, 'POST', `/people/${ref}/consents`, worker, {
-          partners: ['fresh-start', 'spartans'],
-          purposes: ['support', 'referral'],
-        });
-        await api(fs, 'POST', '/referrals', worker, {
-          personRef: ref,
-          toOrganisation: 'spartans',
-          reason: 'x',
-        });
-      }
-    }
+    c = await startTestConsortium('real', WITH_WELLBEING, { portal: { demoPassword: PASSWORD } });
+    await seedPlace(c);
+    const fs = c.partners.get('fresh-start')?.url as string;
     // Learning at two scales: a team's cycle that informs the place's.
     const steward = await tokenFor(c, 'fresh-start', 'steward');
     const place = await api(fs, 'POST', '/learning-cycles', steward, {
