@@ -192,6 +192,10 @@ describe('portal: a steward’s pages', () => {
     expect(packPath).toMatch(/^\/steward\/packs\/[0-9a-f-]{36}$/);
     expect(decode(composed.html)).toContain('1 of 4 approvals: 3 more needed');
     expect(composed.html).not.toContain('Publish the pack');
+    expect(composed.html).toContain(`href="${packPath}/pack.html"`);
+    const read = await fs.get(`${packPath}/pack.html`);
+    expect(read.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(read.html).toContain('Evidence for City of Edinburgh Council');
 
     for (const partner of ['move-on', 'north-edinburgh-arts', 'spartans']) {
       const steward = await signedIn(`${partner}-steward`);

@@ -6,7 +6,7 @@ import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms'
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
 import { Pages } from '../shared/pages';
 import { ok, Services } from '../shared/services';
-import { PACK_STATUS, PackSummary, PackWithTables } from '../steward/packs';
+import { PACK_STATUS, PackSummary, PackWithTables, sendPackFile } from '../steward/packs';
 import { idParam } from '../worker/worker-paths';
 
 interface Webhook {
@@ -177,17 +177,7 @@ export class StatutoryController {
     });
   }
 
-  /** A file from the projection service, passed on with its type; `download` makes it an attachment. */
-  private async pass(res: Response, actor: Actor, path: string, download: string | null) {
-    const file = ok(await this.services.as(actor).projectionFile(path));
-    res.status(200).type(file.contentType);
-    if (download) res.set('content-disposition', file.disposition ?? `attachment; filename="${download}"`);
-    // The printed pack carries its own inline styles; nothing else may load or run in it.
-    else
-      res.set(
-        'content-security-policy',
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
-      );
-    res.send(file.bytes);
+  private pass(res: Response, actor: Actor, path: string, download: string | null) {
+    return sendPackFile(this.services, res, actor, path, download);
   }
 }

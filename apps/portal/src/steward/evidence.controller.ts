@@ -7,7 +7,7 @@ import { Pages } from '../shared/pages';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
-import { PACK_STATUS, PackSummary, PackWithTables } from './packs';
+import { PACK_STATUS, PackSummary, PackWithTables, sendPackFile } from './packs';
 import { actionNamed, PageAction, runAction } from './page-actions';
 import { defaultPeriod } from './place';
 
@@ -135,6 +135,12 @@ export class EvidenceController {
     @SignedIn() actor: Actor,
   ) {
     await this.renderPack(req, res, actor, idParam(id), {});
+  }
+
+  /** The pack as its body will read it, for the stewards who approve it. */
+  @Get(':id/pack.html')
+  async html(@Res() res: Response, @Param('id') id: string, @SignedIn() actor: Actor) {
+    await sendPackFile(this.services, res, actor, `/evidence-packs/${idParam(id)}/pack.html`, null);
   }
 
   @Post(':id/:action')
