@@ -162,11 +162,13 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await cec.signIn('cec-reader', PASSWORD);
     expect(cec.page.url()).toMatch(/\/statutory$/);
     const packId = packPath.split('/').pop() as string;
-    await reloadUntil(cec, 'Pack');
-    for (let i = 0; i < 50 && !(await cec.page.isVisible(`a[href="/statutory/packs/${packId}"]`)); i++)
+    // The pack reaches the body's list once the projection has it.
+    for (let i = 0; i < 50 && !(await cec.page.isVisible(`main a[href="/statutory/packs/${packId}"]`)); i++) {
+      await new Promise((r) => setTimeout(r, 200));
       await cec.page.reload();
+    }
     await cec.check('published-to-you');
-    await cec.clickAndCheck(`a[href="/statutory/packs/${packId}"]`, 'pack-verified');
+    await cec.clickAndCheck(`main a[href="/statutory/packs/${packId}"]`, 'pack-verified');
     expect(await cec.page.textContent('.ds_notification-panel__title')).toBe('Intact');
 
     const [download] = await Promise.all([
