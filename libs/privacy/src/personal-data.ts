@@ -92,6 +92,8 @@ export function openAll<T>(value: T, personRef: string, keys: ReadonlyMap<string
     return (key ? open(key, value) : ERASED) as T;
   }
   if (Array.isArray(value)) return value.map((v) => openAll(v, personRef, keys)) as T;
+  // A date is a value, not a record to walk: rebuilt field by field it would become {}.
+  if (value instanceof Date) return value;
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, openAll(v, personRef, keys)])) as T;
   }

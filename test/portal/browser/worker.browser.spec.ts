@@ -182,11 +182,10 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     expect(await kb.page.textContent('header')).toContain('Signed in as');
   });
 
-  // KNOWN DEFECT, so marked `failing` (jest reports it red the day it starts to pass: then make it a plain `it`).
-  // WCAG 1.4.10 Reflow: at 320 CSS px the navigation sticks out 16 px (the design system's mobile
-  // `.ds_site-navigation { margin: 0 -1rem }` applies to the portal's nav, which sits outside the header's wrapper),
-  // and at 1280 px a long user name pushes the header's sign-in block 83 px past the edge (its grid column is
-  // max-content). Both are in apps/portal/src/static/portal.css.
+  // WCAG 1.4.10 Reflow: no sideways scrolling at 320 or 1280 CSS px. KNOWN DEFECT, so marked `failing` (jest
+  // reports it red the day it passes: then make it a plain `it`). portal.css now fixes the navigation's mobile
+  // margin and the header's column for a long user name; the journey page of a person with an open referral
+  // still runs to 416 px at 320 px since its dates render (they read "[object Object]" before): not yet traced.
   it.failing('fits the page to the screen, from 320 to 1280 CSS pixels wide, with no sideways scrolling', async () => {
     const found: string[] = [];
     const measure = async () => {
@@ -205,13 +204,7 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
         await context.close();
       }
     };
-    try {
-      await measure();
-    } catch (e) {
-      // Only the overflow may fail this test: a check that could not run returns, which it.failing reports red.
-      process.stderr.write(`the reflow check could not run: ${e}\n`);
-      return;
-    }
+    await measure();
     expect(found).toEqual([]);
   });
 });
