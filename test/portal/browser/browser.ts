@@ -192,7 +192,7 @@ export class CheckedTab {
 
 /**
  * What sticks out past the right edge of the viewport (WCAG 1.4.10 Reflow: nothing should at 320 CSS px), as
- * "tag.class right-edge" for the first few such elements, or [] when the page fits.
+ * "tag.class right-edge" for the first few innermost such elements, or [] when the page fits.
  */
 export function overflow(page: Page): Promise<string[]> {
   return page.evaluate(`(() => {
@@ -200,6 +200,8 @@ export function overflow(page: Page): Promise<string[]> {
     if (document.documentElement.scrollWidth <= width) return [];
     return [...document.querySelectorAll('body *')]
       .filter((e) => e.getBoundingClientRect().right > width + 1)
+      // The innermost: what pushes the page wide, not every box around it.
+      .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > width + 1))
       .slice(0, 3)
       .map((e) => e.tagName.toLowerCase() + '.' + [...e.classList].join('.') + ' to ' + Math.round(e.getBoundingClientRect().right) + 'px');
   })()`);
