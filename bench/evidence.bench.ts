@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Consortium, loadConsortium } from '@app/consortium';
-import { LOG_START, PostgresEventStore, RecordedEvent } from '@app/event-store';
+import { checkpointOf, LOG_START, PostgresEventStore, RecordedEvent } from '@app/event-store';
 import { Delivery, toCloudEvent } from '@app/messaging';
 import { Actor, createPool, systemClock } from '@app/platform';
 import { PostgresKeyStore } from '@app/privacy';
@@ -57,7 +57,7 @@ export async function evidenceFigures(o: {
           more = true;
           n += batch.length;
           const last = batch[batch.length - 1];
-          at.set(partner, { transactionId: last.transactionId, position: last.position });
+          at.set(partner, checkpointOf(last));
           await each(batch);
         }
       }

@@ -10,7 +10,14 @@ import {
   PublishedTable,
   Steward,
 } from '@app/domain';
-import { decideAndAppend, EventStore, LOG_START, RangeVerification, RecordedEvent } from '@app/event-store';
+import {
+  checkpointOf,
+  decideAndAppend,
+  EventStore,
+  LOG_START,
+  RangeVerification,
+  RecordedEvent,
+} from '@app/event-store';
 import { Actor } from '@app/platform';
 import { ProjectionRuntime } from '../shared/projection-runtime';
 import { CaseStudyRequest, checkCaseStudies, composeContents, PackContents } from './pack-contents';
@@ -291,7 +298,7 @@ export class EvidencePacks {
       if (batch.length === 0) break;
       for (const e of batch) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
       const last = batch[batch.length - 1];
-      at = { transactionId: last.transactionId, position: last.position };
+      at = checkpointOf(last);
     }
     return [...byStream.values()].map(packDocument).filter((d): d is PackDocument => d !== null);
   }

@@ -10,7 +10,7 @@ import {
 } from '@app/domain';
 import { openFor } from '@app/privacy';
 import { DataSource, EntityManager } from 'typeorm';
-import { placeFigures } from '../place/place-figures';
+import { periodInstants, placeFigures } from '../place/place-figures';
 import { consentsOf, ProjectionRuntime } from '../shared/projection-runtime';
 import { Provenance, provenanceOf } from './provenance';
 
@@ -134,7 +134,7 @@ export async function composeContents(
     `SELECT to_organisation AS "to", status, count(*)::int AS n FROM ${schema}.referrals
       WHERE requested_at >= $1::timestamptz AND requested_at < $2::timestamptz AND status <> 'entered-in-error'
       GROUP BY 1, 2`,
-    [`${request.period.from}T00:00:00Z`, new Date(Date.parse(`${request.period.to}T00:00:00Z`) + 86400_000)],
+    periodInstants(request.period),
   );
   const OUTCOMES: Record<string, (typeof REFERRAL_STATUSES)[number][]> = {
     'awaiting an answer': ['requested'],
@@ -260,10 +260,7 @@ export async function composeContents(
           AND r.event_type IN ('ExperimentLearningRecorded', 'ExperimentConcluded', 'EmbeddingRecorded', 'InfluencingRecorded')
           AND r.occurred_at >= $1::timestamptz AND r.occurred_at < $2::timestamptz
         ORDER BY r.occurred_at DESC LIMIT 100`,
-      [
-        `${request.period.from}T00:00:00Z`,
-        new Date(Date.parse(`${request.period.to}T00:00:00Z`) + 86400_000),
-      ],
+      periodInstants(request.period),
     )
   ).map((r: { cycle: string; scale: string; kind: string; data: Record<string, unknown>; at: Date }) => ({
     cycle: r.cycle,

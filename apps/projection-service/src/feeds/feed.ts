@@ -1,5 +1,5 @@
 import { EvidencePackEvent } from '@app/domain';
-import { EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
+import { checkpointOf, EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
 import { EvidencePacks } from '../evidence/evidence-packs';
 
 /** One entry of a statutory body's feed: a pack published to it, with where to fetch and check it. */
@@ -45,7 +45,7 @@ export async function readFeed(
     const batch = await store.readLog(at, 500);
     if (batch.length === 0) break;
     for (const e of batch) {
-      at = { transactionId: e.transactionId, position: e.position };
+      at = checkpointOf(e);
       const event = { type: e.type, data: e.data } as EvidencePackEvent;
       if (event.type !== 'EvidencePackPublished' || event.data.body !== body) continue;
       const doc = await packs.get(event.data.packId);

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { EvidencePackEvent } from '@app/domain';
-import { EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
+import { checkpointOf, EventStore, LOG_START, LogCheckpoint } from '@app/event-store';
 import { Clock } from '@app/platform';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -143,7 +143,7 @@ export class WebhookDispatcher {
     // every connection shares one session, and an open transaction holds it).
     const deliveries: unknown[][] = [];
     for (const e of batch) {
-      at = { transactionId: e.transactionId, position: e.position };
+      at = checkpointOf(e);
       const event = { type: e.type, data: e.data } as EvidencePackEvent;
       if (event.type !== 'EvidencePackPublished') continue;
       const doc = await this.packs.get(event.data.packId);

@@ -11,6 +11,12 @@ export interface Period {
 
 type Row = Record<string, unknown>;
 
+/** A period's first and last instants as timestamps bound it: its first day's UTC midnight, and the next day's after its last. */
+export function periodInstants(period: Period): [string, string] {
+  const end = new Date(Date.parse(`${period.to}T00:00:00Z`) + 86400_000).toISOString();
+  return [`${period.from}T00:00:00Z`, end];
+}
+
 /** One partner's work in the period. */
 export interface PartnerFigures {
   partner: string;
@@ -51,8 +57,7 @@ export async function placeFigures(
 ) {
   const s = schema;
   // Days for place_activity ($1, $2); instants for timestamps ($3, $4), the period's UTC midnights.
-  const end = new Date(Date.parse(`${period.to}T00:00:00Z`) + 86400_000).toISOString();
-  const params = [period.from, period.to, `${period.from}T00:00:00Z`, end];
+  const params = [period.from, period.to, ...periodInstants(period)];
   const dayParams = params.slice(0, 2);
   const instants = params.slice(2);
   const q = (sql: string, values: unknown[] = dayParams): Promise<Row[]> => dataSource.query(sql, values);
