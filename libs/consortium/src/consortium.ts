@@ -17,6 +17,14 @@ const organisation = z.object({
   name: z.string().min(1),
 });
 
+/**
+ * A partner's system of record: PostgreSQL (the default, the embedded database in `npm start`) or KurrentDB
+ * (ADR 0008). Either serves the same event-store port; a partner may move between them by export and import.
+ */
+const partner = organisation.extend({
+  eventStore: z.enum(['postgres', 'kurrentdb']).default('postgres'),
+});
+
 export const consortiumSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
@@ -24,7 +32,7 @@ export const consortiumSchema = z
     place: z.string().min(1),
     purpose: z.string().min(1),
     referencePrefix: z.string().regex(/^[A-Z]{2,4}$/),
-    partners: z.array(organisation).min(1),
+    partners: z.array(partner).min(1),
     statutoryBodies: z.array(organisation),
     consentPurposes: z.array(z.string().min(1)).min(1),
     referralAnswerWithinDays: z.number().int().positive(),
@@ -93,6 +101,7 @@ export const consortiumSchema = z
 
 export type Consortium = z.infer<typeof consortiumSchema>;
 export type Organisation = z.infer<typeof organisation>;
+export type Partner = z.infer<typeof partner>;
 
 export const DEFAULT_CONSORTIUM_FILE = resolve(__dirname, '../../../consortium/north-edinburgh.json');
 
