@@ -1,4 +1,5 @@
 export * from './command-problems';
 export * from './decide-and-append';
 export * from './event-store.port';
+export * from './kurrentdb-encoding';
 export * from './postgres-event-store';
