@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { consortiumSchema } from '@app/consortium';
+import { consortiumTopics, topicSettingsFromEnv } from '@app/messaging';
 
 /**
  * The distributed deployment's files: docker-compose.yml (checked and resolved by docker-compose itself, with
@@ -152,8 +153,9 @@ describe('docker-compose.yml', () => {
       expect(env(s, 'KAFKA_DEFAULT_REPLICATION_FACTOR')).toBe('3');
       expect(env(s, 'KAFKA_MIN_INSYNC_REPLICAS')).toBe('2');
       expect(env(s, 'KAFKA_ADVERTISED_LISTENERS')).toContain(`PLAINTEXT://${name}:9092`);
-      // The services create their topics by a metadata request: auto-creation must stay on for now.
-      expect(env(s, 'KAFKA_AUTO_CREATE_TOPICS_ENABLE')).not.toBe('false');
+      // The services create their topics with their retention: none may be auto-created with the defaults.
+      expect(env(s, 'KAFKA_AUTO_CREATE_TOPICS_ENABLE')).toBe('false');
+      expect(env(s, 'KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE')).toBe('false');
       expect(healthTest(s)).not.toBe('');
     }
   });
@@ -189,6 +191,32 @@ describe('docker-compose.yml', () => {
     expect(databases.size).toBe(consortium.partners.length);
   });
 
+  withCompose(
+    'has every Kafka client create the topics with 3 copies, 2 in sync for a write, and produce idempotently',
+    () => {
+      const clients = [...ofApp('partner-service'), ...ofApp('projection-service')];
+      expect(clients.length).toBe(consortium.partners.length + 1);
+      for (const [name, s] of clients) {
+        const settings = topicSettingsFromEnv(
+          Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+        );
+        expect({ name, ...settings }).toEqual({
+          name,
+          partitions: 4,
+          replicationFactor: 3,
+          minInsyncReplicas: 2,
+          deadLetterRetentionMs: expect.any(Number),
+          idempotentProducer: true,
+        });
+        // The learning topics as that service creates them: kept for ever, two in-sync copies of three.
+        for (const spec of consortiumTopics(consortium.id, settings).slice(0, -1))
+          expect(spec.configs).toMatchObject({ 'min.insync.replicas': '2', 'retention.ms': '-1' });
+      }
+      // The portal uses no Kafka.
+      for (const [, s] of ofApp('portal')) expect(env(s, 'KAFKA_BROKERS')).toBeUndefined();
+    },
+  );
+
   withCompose('runs the projection service as two replicas of one consumer group', () => {
     const projection = ofApp('projection-service');
     expect(projection).toHaveLength(1);
@@ -200,6 +228,25 @@ describe('docker-compose.yml', () => {
     expect(env(s, 'HLS_TOKEN_KEYS')).toBe(DUMMY_SECRETS.HLS_TOKEN_KEYS);
     expect(healthTest(s)).toContain('/health');
   });
+
+  withCompose(
+    'serves the portal over the projection and every partner service, once they are healthy',
+    () => {
+      const portal = ofApp('portal');
+      expect(portal).toHaveLength(1);
+      const [[, s]] = portal;
+      expect(hostOf(env(s, 'PROJECTION_URL'))).toBe('projection');
+      const partnerUrls = JSON.parse(env(s, 'HLS_PARTNER_URLS') ?? '{}') as Record<string, string>;
+      expect(Object.keys(partnerUrls).sort()).toEqual(consortium.partners.map((p) => p.id).sort());
+      for (const [partner, url] of Object.entries(partnerUrls)) {
+        const service = `partner-${partner}`;
+        expect(hostOf(url)).toBe(service);
+        expect(s.depends_on?.[service]?.condition).toBe('service_healthy');
+      }
+      expect(s.depends_on?.projection?.condition).toBe('service_healthy');
+      expect(healthTest(s)).toContain('/health');
+    },
+  );
 
   withCompose('has a PostgreSQL 16 per partner, one for the projection and one for the key service', () => {
     const postgres = services()

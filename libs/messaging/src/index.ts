@@ -5,3 +5,4 @@ export * from './in-process-bus';
 export * from './kafka-bus';
 export * from './message-bus.port';
 export * from './relay';
+export * from './topics';

@@ -12,6 +12,13 @@ import {
   SubscribeOptions,
   Subscription,
 } from './message-bus.port';
+import {
+  consortiumTopics,
+  ensureTopicsExist,
+  TopicCheck,
+  TopicSettings,
+  topicSettingsFromEnv,
+} from './topics';
 
 export interface KafkaBusOptions {
   clientId: string;
@@ -24,6 +31,8 @@ export interface KafkaBusOptions {
    * waiting is not woken by a new message on every broker, so this bounds the wait. Default 20 ms.
    */
   maxWaitMs?: number;
+  /** Partitions, copies, retention and producer idempotence; default from the environment (topicSettingsFromEnv). */
+  topics?: Partial<TopicSettings>;
 }
 
 /** Brokers from KAFKA_BROKERS (a comma list) or from a file that holds one (KAFKA_BROKERS_FILE). */
@@ -49,8 +58,11 @@ export class KafkaBus implements MessageBus {
   private connecting: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
   private readonly knownTopics = new Set<string>();
+  readonly topicSettings: TopicSettings;
 
   constructor(private readonly options: KafkaBusOptions) {
+    const settings = { ...topicSettingsFromEnv(), ...options.topics };
+    this.topicSettings = { ...settings, partitions: options.partitions ?? settings.partitions };
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: async () => options.brokers(),
@@ -209,21 +221,23 @@ export class KafkaBus implements MessageBus {
     };
   }
 
-  /** Topics are created at start where the cluster allows it, else by a metadata request (auto-create). */
-  async ensureTopics(topics: string[]): Promise<void> {
+  /**
+   * Topics are created at start (partitions, copies, retention: see topics.ts) where the cluster allows it,
+   * else by a metadata request (auto-create); one that exists is left as it is and checked against its spec.
+   */
+  async ensureTopics(topics: string[]): Promise<TopicCheck[]> {
     const missing = topics.filter((t) => !this.knownTopics.has(t));
-    if (missing.length === 0) return;
+    if (missing.length === 0) return [];
+    const all = consortiumTopics(this.options.consortiumId, this.topicSettings);
+    const specs = missing.map(
+      (topic) => all.find((s) => s.topic === topic) ?? { ...all[0], topic, configs: {} },
+    );
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await admin
-        .createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 4 })),
-        })
-        .catch(() => undefined);
-      await admin.fetchTopicMetadata({ topics: missing });
+      const checks = await ensureTopicsExist(admin, specs);
       for (const t of missing) this.knownTopics.add(t);
+      return checks;
     } finally {
       await admin.disconnect();
     }
@@ -238,6 +252,8 @@ export class KafkaBus implements MessageBus {
 
   private async send(topicMessages: { topic: string; messages: { key: string; value: string }[] }[]) {
     try {
+      // Made with their retention and copies before the first send, never auto-created with the broker's defaults.
+      await this.ensureTopics(topicMessages.map((t) => t.topic));
       const producer = await this.connectedProducer();
       await producer.sendBatch({ topicMessages, acks: -1 });
     } catch (e) {
@@ -253,7 +269,14 @@ export class KafkaBus implements MessageBus {
   private connectedProducer(): Promise<Producer> {
     if (this.producer) return Promise.resolve(this.producer);
     if (!this.connecting) {
-      const producer = this.kafka.producer({ allowAutoTopicCreation: true, retry: { retries: 3 } });
+      // Idempotent where the cluster can give a producer id: a send retried after a lost answer is written once.
+      const idempotent = this.topicSettings.idempotentProducer;
+      const producer = this.kafka.producer({
+        allowAutoTopicCreation: true,
+        idempotent,
+        ...(idempotent ? { maxInFlightRequests: 1 } : {}),
+        retry: { retries: 3 },
+      });
       this.connecting = producer.connect().then(() => {
         this.producer = producer;
         return producer;
