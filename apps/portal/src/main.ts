@@ -13,6 +13,9 @@ import { startPortal } from './portal';
  *   PROJECTION_URL        the projection service's address
  *   HLS_SECURE_COOKIES    true where the portal is served over HTTPS (default true: set false only for local use)
  *   HLS_DEMO_PASSWORD     if set, the demo users are added with this password (never in production)
+ *   HLS_PORTAL_URL        the portal's address as browsers reach it, e.g. https://portal.example.org: the start of
+ *                         the redirect URIs registered at each organisation's identity provider (ADR 0009)
+ *   each variable a `signOn.clientSecretFrom` in the consortium file names: that organisation's client secret
  *   PORT (3000), HOST (0.0.0.0), HLS_CONSORTIUM_FILE (default consortium/north-edinburgh.json)
  */
 export async function startPortalFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Stoppable> {
@@ -28,10 +31,18 @@ export async function startPortalFromEnv(env: NodeJS.ProcessEnv = process.env): 
   );
   const secureCookies = e.optional('HLS_SECURE_COOKIES', 'true') !== 'false';
   const demoPassword = env.HLS_DEMO_PASSWORD?.trim();
+  const publicUrl = env.HLS_PORTAL_URL?.trim() || undefined;
   const port = e.port();
   const host = e.host();
   e.check();
   for (const w of e.warnings) console.warn(`portal: ${w}`);
+  if (
+    !publicUrl &&
+    [...(consortium?.partners ?? []), ...(consortium?.statutoryBodies ?? [])].some((o) => o.signOn)
+  )
+    console.warn(
+      'portal: single sign-on is configured but HLS_PORTAL_URL is not: redirect URIs use the listening address',
+    );
   if (!consortium) throw new Error('no consortium file'); // reported by check() already
 
   const portal = await startPortal({
@@ -44,6 +55,8 @@ export async function startPortalFromEnv(env: NodeJS.ProcessEnv = process.env): 
     secureCookies,
     port,
     host,
+    publicUrl,
+    signOnSecrets: env,
     seedUsers: demoPassword ? { users: demoUsers(consortium), password: demoPassword } : undefined,
   });
   console.log(

@@ -13,7 +13,9 @@ import { Services } from './shared/services';
 import { PORTAL_MIGRATIONS } from './sign-in/migrations';
 import { Argon2Hasher, PasswordHasher } from './sign-in/passwords';
 import { Sessions } from './sign-in/sessions';
-import { SESSIONS, SignInController, USERS } from './sign-in/sign-in.controller';
+import { SESSIONS, SIGN_ON, SignInController, USERS } from './sign-in/sign-in.controller';
+import { SignOnService, signOnOrganisations } from './sign-in/sign-on';
+import { SignOnController } from './sign-in/sign-on.controller';
 import { PortalUsers } from './sign-in/users';
 import { STATUTORY_CONTROLLERS } from './statutory/statutory';
 import { STEWARD_CONTROLLERS } from './steward/steward';
@@ -35,6 +37,13 @@ export interface PortalOptions {
   /** Users to add (or whose password to set) at start, e.g. the embedded default's demo users. */
   seedUsers?: { users: Actor[]; password: string };
   passwordHasher?: PasswordHasher;
+  /**
+   * Where the client secrets the consortium file's `signOn` entries name are looked up (ADR 0009); by
+   * default the environment.
+   */
+  signOnSecrets?: Record<string, string | undefined>;
+  /** The portal's address as browsers reach it (behind a proxy, its public https address); by default where it listens. */
+  publicUrl?: string;
 }
 
 export interface RunningPortal {
@@ -50,6 +59,7 @@ export interface RunningPortal {
 const CONTROLLERS: Type[] = [
   HealthController,
   SignInController,
+  SignOnController,
   ...WORKER_CONTROLLERS,
   ...STEWARD_CONTROLLERS,
   ...STATUTORY_CONTROLLERS,
@@ -73,6 +83,13 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
     const users = new PortalUsers(pool, schema, o.passwordHasher ?? new Argon2Hasher());
     if (o.seedUsers) await users.upsert(o.seedUsers.users, o.seedUsers.password);
     const sessions = new Sessions(pool, schema);
+    let listeningAt = '';
+    const signOn = new SignOnService(
+      signOnOrganisations(o.consortium, o.signOnSecrets ?? process.env),
+      pool,
+      schema,
+      () => (o.publicUrl ?? listeningAt).replace(/\/$/, ''),
+    );
     const runtime: PortalRuntime = {
       consortium: o.consortium,
       partnerUrls: o.partnerUrls,
@@ -89,6 +106,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
         { provide: PORTAL_RUNTIME, useValue: runtime },
         { provide: USERS, useValue: users },
         { provide: SESSIONS, useValue: sessions },
+        { provide: SIGN_ON, useValue: signOn },
         Pages,
         Services,
         { provide: APP_GUARD, useClass: PageGuard },
@@ -143,6 +161,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
     await app.listen(o.port ?? 0, o.host ?? '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${address.port}`;
+    listeningAt = url;
     new Logger('portal').log(`listening at ${url}`);
     const started = app;
     return {

@@ -3,6 +3,43 @@ import { resolve } from 'node:path';
 import { RECORD_KINDS } from '@app/privacy';
 import { z } from 'zod';
 
+/** The portal roles an organisation's own identity provider may grant: staff of a partner, or of a statutory body. */
+export const PARTNER_SIGN_ON_ROLES = ['worker', 'steward'] as const;
+export const STATUTORY_SIGN_ON_ROLES = ['statutory-reader'] as const;
+
+/**
+ * Single sign-on with the organisation's own OpenID Connect provider (ADR 0009). The client secret is never in
+ * this file: `clientSecretFrom` names the environment variable (or secrets entry) that holds it; without one
+ * the portal is a public client and relies on PKCE alone. A person's role comes from one claim of theirs: the
+ * first rule whose value the claim holds (the claim may be a string or a list) wins; no match, no access.
+ */
+const signOn = z.object({
+  issuer: z.string().url(),
+  clientId: z.string().min(1),
+  clientSecretFrom: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable, e.g. HLS_SIGN_ON_SECRET_NHS')
+    .optional(),
+  scopes: z
+    .array(z.string().min(1))
+    .refine((s) => s.includes('openid'), 'the scopes must include openid')
+    .default(['openid', 'profile', 'email']),
+  /** The claim shown as the user's name (never used to decide anything). */
+  nameClaim: z.string().min(1).default('name'),
+  roles: z.object({
+    /** A claim name; a dotted path reaches into an object claim (realm_access.roles). */
+    claim: z.string().min(1),
+    map: z
+      .array(
+        z.object({
+          value: z.string().min(1),
+          role: z.enum([...PARTNER_SIGN_ON_ROLES, ...STATUTORY_SIGN_ON_ROLES]),
+        }),
+      )
+      .min(1),
+  }),
+});
+
 /**
  * A consortium is configuration, never code: a second consortium in another place runs the same code with
  * its own file. Adding a partner is an edit of that file.
@@ -15,6 +52,7 @@ const organisation = z.object({
       'an id is lower case letters, digits and hyphens, starting with a letter',
     ),
   name: z.string().min(1),
+  signOn: signOn.optional(),
 });
 
 /**
@@ -81,6 +119,20 @@ export const consortiumSchema = z
     const ids = [...c.partners, ...c.statutoryBodies].map((o) => o.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `organisation id "${dup}" is used twice` });
+    const checkSignOn = (list: Organisation[], kind: string, allowed: readonly string[], key: string) => {
+      list.forEach((o, i) => {
+        o.signOn?.roles.map.forEach((rule, j) => {
+          if (!allowed.includes(rule.role))
+            ctx.addIssue({
+              code: 'custom',
+              path: [key, i, 'signOn', 'roles', 'map', j, 'role'],
+              message: `a ${kind}'s staff may be ${allowed.join(' or ')}, not ${rule.role}`,
+            });
+        });
+      });
+    };
+    checkSignOn(c.partners, 'partner', PARTNER_SIGN_ON_ROLES, 'partners');
+    checkSignOn(c.statutoryBodies, 'statutory body', STATUTORY_SIGN_ON_ROLES, 'statutoryBodies');
     const { approval } = c.evidence;
     if (approval !== 'all-partners' && approval.atLeast > c.partners.length) {
       ctx.addIssue({
@@ -102,6 +154,7 @@ export const consortiumSchema = z
 export type Consortium = z.infer<typeof consortiumSchema>;
 export type Organisation = z.infer<typeof organisation>;
 export type Partner = z.infer<typeof partner>;
+export type SignOn = z.infer<typeof signOn>;
 
 export const DEFAULT_CONSORTIUM_FILE = resolve(__dirname, '../../../consortium/north-edinburgh.json');
 

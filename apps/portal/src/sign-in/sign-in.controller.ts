@@ -6,10 +6,12 @@ import { ROLE_PAGES } from '../shared/navigation';
 import { Pages } from '../shared/pages';
 import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { Sessions } from './sessions';
+import { SignOnService } from './sign-on';
 import { PortalUsers } from './users';
 
 export const USERS = Symbol('USERS');
 export const SESSIONS = Symbol('SESSIONS');
+export const SIGN_ON = Symbol('SIGN_ON');
 
 const FIELDS = {
   userId: { id: 'user-id', label: 'User name' },
@@ -23,7 +25,19 @@ export class SignInController {
     @Inject(USERS) private readonly users: PortalUsers,
     @Inject(SESSIONS) private readonly sessions: Sessions,
     @Inject(PORTAL_RUNTIME) private readonly runtime: PortalRuntime,
+    @Inject(SIGN_ON) private readonly signOn: SignOnService,
   ) {}
+
+  private render(req: PortalRequest, res: Response, data: Record<string, unknown>, status?: number) {
+    const signOn = this.signOn.organisations.map((o) => ({ id: o.id, name: o.name }));
+    this.pages.render(
+      req,
+      res,
+      'sign-in/templates/sign-in.njk',
+      { title: 'Sign in', signOn, ...data },
+      status,
+    );
+  }
 
   @PublicPage()
   @Get()
@@ -35,7 +49,7 @@ export class SignInController {
   @Get('sign-in')
   form(@Req() req: PortalRequest, @Res() res: Response) {
     if (req.session) return res.redirect(303, ROLE_PAGES[req.session.user.role].home);
-    this.pages.render(req, res, 'sign-in/templates/sign-in.njk', { title: 'Sign in', userId: '' });
+    this.render(req, res, { userId: '' });
   }
 
   @PublicPage()
@@ -51,7 +65,7 @@ export class SignInController {
     // One message for an unknown user and a wrong password, so the form does not tell which user names exist.
     if (!errors.any && !user) errors.add(FIELDS.userId, 'The user name or password is not right');
     if (!user) {
-      this.pages.render(req, res, 'sign-in/templates/sign-in.njk', { title: 'Sign in', userId, errors }, 400);
+      this.render(req, res, { userId, errors }, 400);
       return;
     }
     if (req.session) await this.sessions.close(req.session.id);
@@ -62,16 +76,22 @@ export class SignInController {
     res.redirect(303, ROLE_PAGES[user.role].home);
   }
 
-  /** Sign out ends the session on the server, not only in the browser. */
+  /**
+   * Sign out ends the session on the server, not only in the browser; a signed-on user is then sent to sign
+   * out at their organisation's provider too, where it offers that (it comes back to the signed-out page).
+   */
   @PublicPage()
   @Post('sign-out')
   async signOut(@Req() req: PortalRequest, @Res() res: Response) {
-    if (req.session) await this.sessions.close(req.session.id);
+    const ended = req.session ? await this.sessions.close(req.session.id) : null;
     res.clearCookie(
       cookieNames(this.runtime.secureCookies).session,
       cookieOptions(this.runtime.secureCookies),
     );
-    res.redirect(303, '/signed-out');
+    const atProvider = ended?.signedOnWith
+      ? await this.signOn.endSessionUrl(ended.signedOnWith, ended.idToken)
+      : null;
+    res.redirect(303, atProvider ?? '/signed-out');
   }
 
   @PublicPage()

@@ -27,6 +27,29 @@ export class PortalUsers {
     }
   }
 
+  /**
+   * A person their organisation's identity provider vouched for, as it described them this time (their name
+   * and role follow the provider's claims at each sign-in). Never takes over a local account's id.
+   */
+  async signedOn(user: Actor): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${this.schema}.portal_users (user_id, name, organisation, role, password_hash, signed_on_with)
+       VALUES ($1, $2, $3, $4, NULL, $3)
+       ON CONFLICT (user_id) DO UPDATE SET name = $2, role = $4, updated_at = now()
+         WHERE portal_users.signed_on_with = $3`,
+      [user.userId, user.name, user.organisation, user.role],
+    );
+    if (!rowCount) throw new Error(`${user.userId} is a local account, not one of ${user.organisation}'s`);
+  }
+
+  /** A signed-on person their provider no longer gives a role: they and their sessions go. */
+  async forgetSignedOn(organisation: string, userId: string): Promise<void> {
+    await this.pool.query(
+      `DELETE FROM ${this.schema}.portal_users WHERE user_id = $1 AND signed_on_with = $2`,
+      [userId, organisation],
+    );
+  }
+
   /** The user, if the password is theirs. */
   async check(userId: string, password: string): Promise<Actor | null> {
     const { rows } = await this.pool.query(
@@ -34,7 +57,7 @@ export class PortalUsers {
        WHERE user_id = $1`,
       [userId],
     );
-    if (!rows.length) {
+    if (!rows.length || !rows[0].password_hash) {
       decoy ??= this.hasher.hash('no user has this password');
       await this.hasher.verify(await decoy, password);
       return null;
