@@ -1,0 +1,37 @@
+// A real OpenID Connect issuer (oidc-provider) on loopback, for tests of the portal's single sign-on.
+// oidc-provider is an ES module only, so tests run this script as a child process. Its configuration comes as
+// JSON in the OIDC_ISSUER_CONFIG environment variable:
+//   { "clients": [ oidc-provider client metadata ], "accounts": { "<account id>": { <claims> } } }
+// It prints one line of JSON, {"issuer":"http://127.0.0.1:<port>"}, once it listens, and stops on SIGTERM.
+// Sign-in uses oidc-provider's own development login and consent forms: any login naming a configured account
+// signs in as that account (the password is not checked), so tests post those forms as a browser would.
+import { createServer } from 'node:http';
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(process.env.OIDC_ISSUER_CONFIG ?? '{}');
+const accounts = config.accounts ?? {};
+
+const server = createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: config.clients ?? [],
+  // Claims a client may ask for by scope; `groups` carries the organisation's roles, as many providers do.
+  claims: { openid: ['sub'], profile: ['name'], email: ['email'], groups: ['groups'] },
+  scopes: ['openid', 'profile', 'email', 'groups'],
+  cookies: { keys: ['test-issuer-cookie-key-not-secret'] },
+  pkce: { required: () => true },
+  features: { rpInitiatedLogout: { enabled: true } },
+  async findAccount(_ctx, id) {
+    const claims = accounts[id];
+    if (!claims) return undefined;
+    return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
+  },
+});
+// Quiet: oidc-provider's notices about its development defaults are expected here.
+provider.on('server_error', (_ctx, err) => console.error('issuer server_error', err));
+server.on('request', provider.callback());
+
+process.stdout.write(`${JSON.stringify({ issuer })}\n`);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
