@@ -24,7 +24,8 @@ still, unaltered, in each partner's own log.
 
 Exit status: 0 the pack is intact; 1 it is not (the report says what differs); 2 the check could not run.`;
 
-async function main(argv: string[]): Promise<number> {
+/** Also `hls-consortium verify-pack`, which passes its own output. */
+async function main(argv: string[], print: (text: string) => void = console.log): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    print(HELP);
     return 0;
   }
   if (!values.pack || !values.token || (!values.key && !values.projection)) {
@@ -71,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     new HttpPartnerLogs(urls, async () => token),
     new Date(),
   );
-  console.log(values.json ? JSON.stringify(result, null, 2) : report(result));
+  print(values.json ? JSON.stringify(result, null, 2) : report(result));
   return result.intact ? 0 : 1;
 }
 
