@@ -1,9 +1,9 @@
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { demoUsers } from '../../apps/consortium/src/demo';
-import { startPortal } from '../../apps/portal/src/portal';
+import { RunningPortal, startPortal } from '../../apps/portal/src/portal';
 import { startTestConsortium } from '../harness/consortium';
 import { harnessState } from '../harness/index';
-import { errorSummary, heading, PortalClient } from './portal-client';
+import { decode, errorSummary, heading, PortalClient } from './portal-client';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -144,5 +144,136 @@ describe('portal: signing in and out', () => {
   it('sends a visitor who is not signed in to the sign-in page', async () => {
     const page = await new PortalClient(c.portal.url).get('/worker/referrals');
     expect(page.url).toMatch(/\/sign-in$/);
+  });
+  describe('limits on failed password sign-ins, kept in PostgreSQL', () => {
+    let a: RunningPortal;
+    let b: RunningPortal;
+    let schema: string;
+    let n = 0;
+    /** A client address of its own for each test, as the proxy in front of the portal reports it. */
+    const newAddress = () => `198.51.100.${++n}`;
+
+    beforeAll(async () => {
+      schema = `${c.schemaOf('portal')}_limits`;
+      const options = {
+        consortium: c.consortium,
+        partnerUrls: {},
+        projectionUrl: c.projection.url,
+        tokenKeys: c.tokenKeys,
+        databaseUrl: harnessState().databaseUrl,
+        schema,
+        trustProxy: 'loopback',
+        signInLimits: { perAccount: 5, perAddress: 8, windowMinutes: 15 },
+      };
+      // Two instances of the portal on one database, as behind a load balancer.
+      a = await startPortal({
+        ...options,
+        seedUsers: { users: demoUsers(c.consortium).slice(0, 2), password: PASSWORD },
+      });
+      b = await startPortal(options);
+    });
+    afterAll(async () => {
+      await a?.stop();
+      await b?.stop();
+    });
+
+    /** One password sign-in by a new visitor from `address`, not following the redirect. */
+    async function attempt(portal: RunningPortal, userId: string, password: string, address: string) {
+      const headers = { 'x-forwarded-for': address };
+      const form = await fetch(`${portal.url}/sign-in`, { headers });
+      const cookie = form.headers.getSetCookie()[0].split(';')[0];
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] as string;
+      const res = await fetch(`${portal.url}/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...headers, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, userId, password }),
+      });
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        location: res.headers.get('location'),
+        html: await res.text(),
+      };
+    }
+
+    const failures = async (portal: RunningPortal, userId: string, times: number, address = newAddress) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < times; i++)
+        statuses.push(
+          (await attempt(portal, userId, 'wrong', typeof address === 'string' ? address : address())).status,
+        );
+      return statuses;
+    };
+
+    it('refuses a sixth try for a user name in 15 minutes with 429 and Retry-After, even with the right password', async () => {
+      expect(await failures(a, 'fresh-start-worker', 5)).toEqual([400, 400, 400, 400, 400]);
+      const refused = await attempt(a, 'fresh-start-worker', PASSWORD, newAddress());
+      expect(refused.status).toBe(429);
+      const retryAfter = Number(refused.retryAfter);
+      expect(retryAfter).toBeGreaterThan(14 * 60);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(heading(refused.html)).toBe('Too many tries to sign in');
+      expect(decode(refused.html)).toMatch(/You can try again after \d\d:\d\d \(in about 15 minutes\)/);
+      // Another user name is not held up by this one.
+      expect((await attempt(a, 'fresh-start-steward', PASSWORD, newAddress())).status).toBe(303);
+    });
+
+    it('treats a user name that does not exist exactly like one that does, so the limit tells nothing', async () => {
+      expect(await failures(a, 'nobody-at-all', 5)).toEqual([400, 400, 400, 400, 400]);
+      const unknown = await attempt(a, 'nobody-at-all', 'wrong', newAddress());
+      expect(unknown.status).toBe(429);
+      await failures(a, 'FRESH-START-STEWARD', 5);
+      const known = await attempt(a, 'fresh-start-steward', PASSWORD, newAddress());
+      expect(known.status).toBe(429);
+      const page = (html: string) =>
+        decode(html)
+          .replace(/\d\d:\d\d/g, 'HH:MM')
+          .replace(/value="[^"]+"/g, '');
+      expect(page(unknown.html)).toBe(page(known.html));
+    });
+
+    it('starts a user name afresh after a right password', async () => {
+      await db(`DELETE FROM ${schema}.portal_sign_in_failures`);
+      expect(await failures(a, 'fresh-start-worker', 4)).toEqual([400, 400, 400, 400]);
+      expect((await attempt(a, 'fresh-start-worker', PASSWORD, newAddress())).status).toBe(303);
+      expect(await failures(a, 'fresh-start-worker', 5)).toEqual([400, 400, 400, 400, 400]);
+      expect((await attempt(a, 'fresh-start-worker', 'wrong', newAddress())).status).toBe(429);
+    });
+
+    it('limits each client address across user names, without charging it for right passwords', async () => {
+      const office = newAddress();
+      expect((await attempt(a, 'fresh-start-steward', PASSWORD, office)).status).toBe(303);
+      const names = Array.from({ length: 8 }, (_, i) => `guess-${i}`);
+      for (const name of names) expect((await attempt(a, name, 'wrong', office)).status).toBe(400);
+      const refused = await attempt(a, 'guess-new', 'wrong', office);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+      // Someone at another address is not affected.
+      expect((await attempt(a, 'guess-new', 'wrong', newAddress())).status).toBe(400);
+    });
+
+    it('counts across the portal’s instances, and lets a user name try again once its window has passed', async () => {
+      await db(`DELETE FROM ${schema}.portal_sign_in_failures`);
+      expect(await failures(a, 'fresh-start-worker', 3)).toEqual([400, 400, 400]);
+      expect(await failures(b, 'fresh-start-worker', 2)).toEqual([400, 400]);
+      expect((await attempt(a, 'fresh-start-worker', 'wrong', newAddress())).status).toBe(429);
+      expect((await attempt(b, 'fresh-start-worker', PASSWORD, newAddress())).status).toBe(429);
+      // Fifteen minutes later (the window moved back rather than the test waiting).
+      await db(
+        `UPDATE ${schema}.portal_sign_in_failures SET window_started = window_started - interval '15 minutes'`,
+      );
+      const after = await attempt(b, 'fresh-start-worker', PASSWORD, newAddress());
+      expect(after.status).toBe(303);
+      expect(after.location).toBe('/worker');
+    });
+
+    it('keeps neither the user names typed nor the addresses, only their hashes', async () => {
+      const rows: { key: string }[] = await db(`SELECT key FROM ${schema}.portal_sign_in_failures`);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const { key } of rows) expect(key).toMatch(/^(account|address):[A-Za-z0-9_-]{43}$/);
+    });
+
+    const db = (sql: string) => c.projection.dataSource.query(sql);
   });
 });

@@ -15,6 +15,8 @@ import { startPortal } from './portal';
  *   HLS_DEMO_PASSWORD     if set, the demo users are added with this password (never in production)
  *   HLS_PORTAL_URL        the portal's address as browsers reach it, e.g. https://portal.example.org: the start of
  *                         the redirect URIs registered at each organisation's identity provider (ADR 0009)
+ *   HLS_TRUST_PROXY       which proxies to believe about the client's address (a hop count, `loopback`, or
+ *                         addresses/subnets, as Express's `trust proxy`); sign-in limits count per address
  *   each variable a `signOn.clientSecretFrom` in the consortium file names: that organisation's client secret
  *   PORT (3000), HOST (0.0.0.0), HLS_CONSORTIUM_FILE (default consortium/north-edinburgh.json)
  */
@@ -32,6 +34,14 @@ export async function startPortalFromEnv(env: NodeJS.ProcessEnv = process.env): 
   const secureCookies = e.optional('HLS_SECURE_COOKIES', 'true') !== 'false';
   const demoPassword = env.HLS_DEMO_PASSWORD?.trim();
   const publicUrl = env.HLS_PORTAL_URL?.trim() || undefined;
+  const trustProxyRaw = env.HLS_TRUST_PROXY?.trim();
+  const trustProxy = !trustProxyRaw
+    ? undefined
+    : /^\d+$/.test(trustProxyRaw)
+      ? Number(trustProxyRaw)
+      : trustProxyRaw === 'true'
+        ? true
+        : trustProxyRaw;
   const port = e.port();
   const host = e.host();
   e.check();
@@ -56,6 +66,7 @@ export async function startPortalFromEnv(env: NodeJS.ProcessEnv = process.env): 
     port,
     host,
     publicUrl,
+    trustProxy,
     signOnSecrets: env,
     seedUsers: demoPassword ? { users: demoUsers(consortium), password: demoPassword } : undefined,
   });

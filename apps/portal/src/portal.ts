@@ -13,9 +13,10 @@ import { Services } from './shared/services';
 import { PORTAL_MIGRATIONS } from './sign-in/migrations';
 import { Argon2Hasher, PasswordHasher } from './sign-in/passwords';
 import { Sessions } from './sign-in/sessions';
-import { SESSIONS, SIGN_ON, SignInController, USERS } from './sign-in/sign-in.controller';
+import { SESSIONS, SIGN_ON, SignInController, THROTTLE, USERS } from './sign-in/sign-in.controller';
 import { SignOnService, signOnOrganisations } from './sign-in/sign-on';
 import { SignOnController } from './sign-in/sign-on.controller';
+import { DEFAULT_SIGN_IN_LIMITS, SignInLimits, SignInThrottle } from './sign-in/throttle';
 import { PortalUsers } from './sign-in/users';
 import { STATUTORY_CONTROLLERS } from './statutory/statutory';
 import { STEWARD_CONTROLLERS } from './steward/steward';
@@ -44,6 +45,13 @@ export interface PortalOptions {
   signOnSecrets?: Record<string, string | undefined>;
   /** The portal's address as browsers reach it (behind a proxy, its public https address); by default where it listens. */
   publicUrl?: string;
+  /** Failed password sign-ins allowed per user name and per address in a window (5 and 50 in 15 minutes). */
+  signInLimits?: SignInLimits;
+  /**
+   * Which proxies in front of the portal to believe about the client's address (Express's `trust proxy`:
+   * a number of hops, addresses or subnets); without it, the address the connection comes from.
+   */
+  trustProxy?: boolean | number | string;
 }
 
 export interface RunningPortal {
@@ -107,6 +115,10 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
         { provide: USERS, useValue: users },
         { provide: SESSIONS, useValue: sessions },
         { provide: SIGN_ON, useValue: signOn },
+        {
+          provide: THROTTLE,
+          useValue: new SignInThrottle(pool, schema, o.signInLimits ?? DEFAULT_SIGN_IN_LIMITS),
+        },
         Pages,
         Services,
         { provide: APP_GUARD, useClass: PageGuard },
@@ -120,6 +132,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
       bodyParser: false,
     });
     const express = await import('express');
+    if (o.trustProxy !== undefined) app.getHttpAdapter().getInstance().set('trust proxy', o.trustProxy);
     app.use(
       helmet({
         contentSecurityPolicy: {

@@ -29,4 +29,9 @@ export const PORTAL_MIGRATIONS = [
      nonce text NOT NULL,
      code_verifier text NOT NULL,
      expires_at timestamptz NOT NULL)`,
+  // Failed password sign-ins per user name and per client address (hashed), shared by every instance.
+  `CREATE TABLE {schema}.portal_sign_in_failures (
+     key text PRIMARY KEY,
+     failures int NOT NULL,
+     window_started timestamptz NOT NULL)`,
 ];
