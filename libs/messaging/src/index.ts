@@ -3,6 +3,7 @@ export * from './dead-letters';
 export * from './decode';
 export * from './in-process-bus';
 export * from './kafka-bus';
+export * from './kurrentdb-relay';
 export * from './message-bus.port';
 export * from './relay';
 export * from './topics';
