@@ -34,8 +34,6 @@ export const kurrentStreams = (namespace: string) => ({
   positions: `${namespace}~positions`,
   /** One stream per event id, written only if it does not exist: an event id is recorded once per store. */
   eventId: (id: string) => `${namespace}~event-${id.toLowerCase()}`,
-  /** Where a relay keeps how far it has published. */
-  relayCheckpoint: (relay: string) => `${namespace}~relay-${relay}`,
 });
 
 /** The port's streamId from a KurrentDB stream name of this store, or null if it is not one of its event streams. */

@@ -1,5 +1,4 @@
 import {
-  ANY,
   BACKWARDS,
   END,
   FORWARDS,
@@ -17,7 +16,6 @@ import {
   AppendResult,
   EventStore,
   ExpectedVersion,
-  LOG_START,
   LogCheckpoint,
   NewEvent,
   RangeVerification,
@@ -84,7 +82,6 @@ export class KurrentDbEventStore implements EventStore, SubscribableLog {
   private queue: Promise<unknown> = Promise.resolve();
   /** The positions stream's head as last seen: its revision (null: no stream yet) and the next free position. */
   private positions: { revision: bigint | null; next: number } | null = null;
-  private readonly limitedCheckpoints = new Set<string>();
 
   private constructor(
     private readonly client: KurrentDBClient,
@@ -279,40 +276,6 @@ export class KurrentDbEventStore implements EventStore, SubscribableLog {
       stop: async () => {
         stopped = true;
         await subscription.unsubscribe().catch(() => undefined);
-      },
-    };
-  }
-
-  /**
-   * A relay's checkpoint kept beside the store, in a stream of its own (KurrentDB has no table): the last
-   * checkpoint saved is the one that counts, and the server may scavenge all but the last few.
-   */
-  relayCheckpoints(): RelayCheckpointStore {
-    return {
-      load: async (relay) => {
-        const [last] = await this.read(this.streams.relayCheckpoint(relay), {
-          direction: BACKWARDS,
-          fromRevision: END,
-          maxCount: 1,
-        });
-        const at = last?.data as LogCheckpoint | undefined;
-        return at ? { transactionId: String(at.transactionId), position: Number(at.position) } : LOG_START;
-      },
-      save: async (relay, at) => {
-        const stream = this.streams.relayCheckpoint(relay);
-        try {
-          if (!this.limitedCheckpoints.has(stream)) {
-            await this.client.setStreamMetadata(stream, { maxCount: 10 });
-            this.limitedCheckpoints.add(stream);
-          }
-          await this.client.appendToStream(
-            stream,
-            jsonEvent({ type: 'RelayCheckpointSaved', data: { ...at } }),
-            { streamState: ANY },
-          );
-        } catch (e) {
-          throw this.translate(e);
-        }
       },
     };
   }

@@ -90,20 +90,6 @@ onServer(`KurrentDB adapter on ${url ?? 'no server (KURRENTDB_URL not set): NOT 
       await store.close();
     }
   });
-
-  it('keeps a relay checkpoint in a stream beside the store', async () => {
-    const store = await open();
-    try {
-      const checkpoints = store.relayCheckpoints();
-      expect(await checkpoints.load('relay')).toEqual(LOG_START);
-      await checkpoints.save('relay', { transactionId: '1234', position: 5 });
-      await checkpoints.save('relay', { transactionId: '5678', position: 9 });
-      expect(await checkpoints.load('relay')).toEqual({ transactionId: '5678', position: 9 });
-      expect(await readWholeLog(store)).toEqual([]); // bookkeeping is not part of the log
-    } finally {
-      await store.close();
-    }
-  });
 });
 
 describe('KurrentDB adapter without a server (runs everywhere)', () => {
