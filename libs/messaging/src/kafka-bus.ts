@@ -9,6 +9,7 @@ import {
   DeadLetter,
   MessageBus,
   OutgoingMessage,
+  PartitionLag,
   SubscribeOptions,
   Subscription,
 } from './message-bus.port';
@@ -240,6 +241,41 @@ export class KafkaBus implements MessageBus {
       return checks;
     } finally {
       await admin.disconnect();
+    }
+  }
+
+  /** Readiness: the cluster describes itself to an admin client within a few seconds, or Kafka is down. */
+  async ping(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+    } catch (e) {
+      throw new UnavailableError(`Kafka does not answer: ${(e as Error).message}`, e);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Per partition, how far a group's committed offset is behind the partition's end (none committed: from the start). */
+  async consumerLag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const lags: PartitionLag[] = [];
+      const committed = await admin.fetchOffsets({ groupId, topics });
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+        for (const end of ends) {
+          const c = mine.find((p) => p.partition === end.partition);
+          const at = c && Number(c.offset) >= 0 ? Number(c.offset) : Number(end.low);
+          lags.push({ topic, partition: end.partition, lag: Math.max(0, Number(end.high) - at) });
+        }
+      }
+      return lags;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 
