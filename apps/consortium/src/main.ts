@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConsortium } from '@app/consortium';
+import { configureObservabilityFromEnv } from '@app/observability';
 import { startConsortium } from './consortium-runner';
 import { demoTokens, demoUsers } from './demo';
 import { loadSecrets, secretsFromEnv } from './secrets';
@@ -12,6 +13,7 @@ import { seedWorkedExample } from './worked-example';
  * ./.data; with no KAFKA_BROKERS on the in-process bus. Ports from HLS_PORT (default 4000 and up).
  */
 async function main() {
+  configureObservabilityFromEnv();
   const consortium = loadConsortium();
   const dataDir = resolve(process.env.HLS_DATA_DIR ?? '.data');
   const secrets = secretsFromEnv() ?? loadSecrets(resolve(dataDir, 'secrets.json'), consortium);

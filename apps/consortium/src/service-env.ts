@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { Consortium, loadConsortium } from '@app/consortium';
 import { brokersFromEnv } from '@app/messaging';
+import { configureObservabilityFromEnv } from '@app/observability';
 import { checkSchemaName } from '@app/platform';
 import { organisationsOf, signingKeyFrom } from './secrets';
 
@@ -200,6 +201,8 @@ export function runService(
   options: { stopTimeoutMs?: number } = {},
 ): void {
   let stopping = false;
+  // JSON logs at info, spans to the exporter HLS_TRACE_EXPORTER names, /metrics behind HLS_METRICS_TOKEN if set.
+  configureObservabilityFromEnv();
   const started = start();
   started.catch((e: unknown) => {
     if (e instanceof EnvError) console.error(`${name} cannot start: ${e.message}`);

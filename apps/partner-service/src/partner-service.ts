@@ -1,6 +1,14 @@
 import { Consortium, isPartner } from '@app/consortium';
 import { PostgresEventStore } from '@app/event-store';
 import { MessageBus, Relay, RelayCheckpoints, Subscription } from '@app/messaging';
+import {
+  busCheck,
+  keyStoreCheck,
+  observeBus,
+  observeStore,
+  postgresCheck,
+  ServiceObservability,
+} from '@app/observability';
 import { authProviders, Clock, HealthController, listen, systemClock, TokenKeys } from '@app/platform';
 import { KeyStore } from '@app/privacy';
 import { Logger, Module } from '@nestjs/common';
@@ -49,7 +57,15 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
   if (!isPartner(o.consortium, o.partnerId))
     throw new Error(`${o.partnerId} is not a partner in the consortium file`);
   const store = await PostgresEventStore.open({ pool: o.pool, schema: o.schema });
-  const relay = new Relay(store, o.bus, await RelayCheckpoints.open(o.pool, o.schema), {
+  const obs = new ServiceObservability(o.partnerId).addChecks(
+    postgresCheck(o.pool),
+    busCheck(o.bus),
+    keyStoreCheck(o.keys),
+  );
+  const bus = observeBus(obs, o.bus, {
+    relay: { name: `${o.partnerId}.relay`, pool: o.pool, schema: o.schema },
+  });
+  const relay = new Relay(store, bus, await RelayCheckpoints.open(o.pool, o.schema), {
     name: `${o.partnerId}.relay`,
     consortiumId: o.consortium.id,
     onError: (e) => new Logger(`${o.partnerId}.relay`).warn(`waiting to retry: ${(e as Error).message}`),
@@ -57,7 +73,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
   const runtime: PartnerRuntime = {
     consortium: o.consortium,
     partnerId: o.partnerId,
-    store,
+    store: observeStore(obs, store),
     keys: o.keys,
     matchingSecret: o.matchingSecret,
     clock: o.clock ?? systemClock,
@@ -95,9 +111,10 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
     host: o.host,
     problems: [partnerProblems],
     name: o.partnerId,
+    observer: obs.http(),
   });
-  relay.start();
-  const intake: Subscription = await followReferrals(runtime, o.bus, app.get(CommandBus));
+  obs.run(() => relay.start());
+  const intake: Subscription = await followReferrals(runtime, bus, app.get(CommandBus));
   return {
     partnerId: o.partnerId,
     url,
@@ -107,6 +124,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
       await intake.stop();
       await relay.stop();
       await app.close();
+      await obs.close();
     },
   };
 }

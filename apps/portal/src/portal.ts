@@ -1,6 +1,15 @@
 import { dirname, join } from 'node:path';
 import { Consortium } from '@app/consortium';
-import { Actor, checkSchemaName, createPool, HealthController, migrate, TokenKeys } from '@app/platform';
+import { postgresCheck, ServiceObservability } from '@app/observability';
+import {
+  Actor,
+  checkSchemaName,
+  createPool,
+  HealthController,
+  migrate,
+  TokenKeys,
+  withObserver,
+} from '@app/platform';
 import { INestApplication, Logger, Module, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import cookieParser from 'cookie-parser';
@@ -85,6 +94,7 @@ const designSystemDist = join(
 export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
   const schema = checkSchemaName(o.schema);
   const pool = createPool(o.databaseUrl, 5);
+  const obs = new ServiceObservability('portal').addChecks(postgresCheck(pool));
   let app: INestApplication | undefined;
   try {
     await migrate(pool, schema, 'portal', PORTAL_MIGRATIONS);
@@ -127,10 +137,12 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
     })
     class PortalModule {}
 
-    app = await NestFactory.create(PortalModule, {
-      logger: process.env.HLS_LOG === 'debug' ? ['log', 'error', 'warn', 'debug'] : ['error', 'warn'],
+    const observer = obs.http();
+    app = await NestFactory.create(withObserver(PortalModule, observer) as typeof PortalModule, {
+      logger: observer.logger,
       bodyParser: false,
     });
+    app.use(observer.middleware);
     const express = await import('express');
     if (o.trustProxy !== undefined) app.getHttpAdapter().getInstance().set('trust proxy', o.trustProxy);
     app.use(
@@ -183,6 +195,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
       async stop() {
         await started.close();
         await pool.end();
+        await obs.close();
       },
     };
   } catch (e) {

@@ -1,6 +1,7 @@
 import { Consortium } from '@app/consortium';
 import { commandProblems, PostgresEventStore } from '@app/event-store';
 import { allTopics, MessageBus } from '@app/messaging';
+import { busCheck, keyStoreCheck, observeBus, postgresCheck, ServiceObservability } from '@app/observability';
 import {
   authProviders,
   Clock,
@@ -89,6 +90,11 @@ export async function openReadModels(databaseUrl: string, schema: string): Promi
 /** The projection service: consumes every partner's events and serves the shared, consent-filtered views. */
 export async function startProjectionService(o: ProjectionServiceOptions): Promise<RunningProjectionService> {
   const dataSource = await openReadModels(o.databaseUrl, o.schema);
+  const obs = new ServiceObservability('projection').addChecks(
+    postgresCheck(dataSource),
+    busCheck(o.bus),
+    keyStoreCheck(o.keys),
+  );
   const runtime: ProjectionRuntime = {
     consortium: o.consortium,
     dataSource,
@@ -136,22 +142,25 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   })
   class ProjectionModule {}
 
+  webhooks.onFailure = (body, dead) =>
+    obs.metrics.webhookFailures.inc({ body, result: dead ? 'dead' : 'retrying' });
   const consumer = new ProjectionConsumer(
-    o.bus,
+    observeBus(obs, o.bus, { projection: true }),
     dataSource,
     o.groupId ?? `${o.consortium.id}.projection`,
     allTopics(o.consortium.id),
   );
   await consumer.start();
-  const stopRetention = scheduleRetention(() =>
-    sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now()),
+  const stopRetention = obs.run(() =>
+    scheduleRetention(() => sweepRetention(o.consortium, o.keys, dataSource, runtime.clock.now())),
   );
-  webhooks.start();
+  obs.run(() => webhooks.start());
   const { app, url } = await listen(ProjectionModule, {
     port: o.port ?? 0,
     host: o.host,
     name: 'projection',
     problems: [commandProblems],
+    observer: obs.http(),
   });
   return {
     url,
@@ -169,6 +178,7 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
       await evidencePool.end();
       await app.close();
       await dataSource.destroy();
+      await obs.close();
     },
   };
 }

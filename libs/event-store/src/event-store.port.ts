@@ -14,6 +14,9 @@ export interface EventMetadata {
   subject: string;
   /** When it happened in the world, as the command said; the store adds when it was recorded. */
   occurredAt: string;
+  /** The W3C trace context of the append that recorded it: the relay's publish continues that trace. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 export interface NewEvent<T extends string = string, D = unknown> {

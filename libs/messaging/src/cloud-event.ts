@@ -24,6 +24,12 @@ export interface CloudEvent<D = unknown> {
   recordedat: string;
   /** The event's hash in its store's chain (hex): evidence names the hashes it was computed from. */
   eventhash?: string;
+  /**
+   * The W3C trace context of the publish that carried the event (the CloudEvents distributed-tracing
+   * extension), so that a consumer's spans continue the trace of the command that recorded it.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 const TYPE_PREFIX = 'scot.hls.';
@@ -59,6 +65,8 @@ export function toCloudEvent(consortiumId: string, e: RecordedEvent): CloudEvent
     eventhash: e.hash,
   };
   if (e.metadata.causationId) ce.causationid = e.metadata.causationId;
+  if (e.metadata.traceparent) ce.traceparent = e.metadata.traceparent;
+  if (e.metadata.tracestate) ce.tracestate = e.metadata.tracestate;
   return ce;
 }
 

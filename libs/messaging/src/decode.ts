@@ -68,6 +68,15 @@ export function partitionOf(key: string, partitions: number): number {
   return Math.abs(h) % partitions;
 }
 
+type DeadLetterWatcher = (letters: DeadLetter[]) => void;
+const watchers = new Set<DeadLetterWatcher>();
+
+/** Tells a watcher (a service's metrics) of every dead letter a consumer in this process sends; returns how to stop. */
+export function watchDeadLetters(watcher: DeadLetterWatcher): () => void {
+  watchers.add(watcher);
+  return () => watchers.delete(watcher);
+}
+
 /**
  * One partition's raw batch through a consumer: decode, hand over, and return the dead letters to send.
  * Both buses consume through this, so poison handling is the same on Kafka and in process.
@@ -84,6 +93,7 @@ export async function consumeBatch(
   // An operator must see a dead letter at once, not only when they look for one.
   for (const l of letters)
     log.warn(`dead letter from ${l.topic}[${l.partition}]@${l.offset} for ${groupId}: ${l.reason}`);
+  if (letters.length) for (const w of watchers) w(letters);
   return letters;
 }
 

@@ -64,4 +64,14 @@ export interface MessageBus {
   /** Puts messages on a topic as they are: how dead letters are replayed, and how tests bring poison. */
   publishRaw(messages: { topic: string; key: string; payload: string }[]): Promise<void>;
   close(): Promise<void>;
+  /** Throws when the brokers cannot be reached (readiness); a bus with nothing to reach has none. */
+  ping?(): Promise<void>;
+  /** Per partition, how many messages a group has still to take (committed offset to the end). */
+  consumerLag?(groupId: string, topics: string[]): Promise<PartitionLag[]>;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
 }

@@ -1,5 +1,6 @@
 import { DomainError, ReferralCommand, ReferralEvent } from '@app/domain';
 import { Delivery, MessageBus, parseCloudEventType, Subscription, topicFor } from '@app/messaging';
+import { withEvent } from '@app/observability';
 import { PersonErasedError } from '@app/privacy';
 import { Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
@@ -35,18 +36,26 @@ export function followReferrals(
           d.event.time,
         );
         if (!command) continue;
-        await takeInUnlessErased(
-          commands,
-          new TakeInReferral(command.referralId, command, (d.event.data as { personRef: string }).personRef, {
-            actor: {
-              userId: 'system:referral-intake',
-              name: 'Referral intake',
-              organisation: me,
-              role: 'worker',
-            },
-            correlationId: d.event.correlationid,
-            causationId: d.event.id,
-          }),
+        // In the trace of the event's publish, with its correlation id (no-op outside an observed service).
+        await withEvent(d.event, `take in ${command.type}`, () =>
+          takeInUnlessErased(
+            commands,
+            new TakeInReferral(
+              command.referralId,
+              command,
+              (d.event.data as { personRef: string }).personRef,
+              {
+                actor: {
+                  userId: 'system:referral-intake',
+                  name: 'Referral intake',
+                  organisation: me,
+                  role: 'worker',
+                },
+                correlationId: d.event.correlationid,
+                causationId: d.event.id,
+              },
+            ),
+          ),
         );
       }
       return undefined;

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Actor, Role } from '@app/platform';
+import { Actor, PUBLIC, Role } from '@app/platform';
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NextFunction, Request, Response } from 'express';
@@ -112,6 +112,8 @@ export class PageGuard implements CanActivate {
         throw new CsrfRejected();
     }
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_PAGE, targets)) return true;
+    // The probes' and the scraper's routes (@Public() in the platform: /health, /health/ready, /metrics).
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     if (!req.session) throw new SignInRequired();
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(req.session.user.role)) throw new NotForYou(roles);

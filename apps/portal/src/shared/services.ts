@@ -1,3 +1,4 @@
+import { outgoingHeaders } from '@app/observability';
 import { Actor } from '@app/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { PORTAL_RUNTIME, PortalRuntime } from './portal-runtime';
@@ -102,6 +103,8 @@ async function send(
       headers: {
         authorization: `Bearer ${token}`,
         accept,
+        // The service's spans and log lines continue this page's trace and correlation id.
+        ...outgoingHeaders(),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -52,6 +52,8 @@ export class WebhookDispatcher {
   private running: Promise<void> | null = null;
   private readonly logger = new Logger('webhooks');
   private readonly o: Required<WebhookOptions>;
+  /** Told of each failed attempt, and whether the delivery is now dead (the service's metrics count them). */
+  onFailure: (body: string, dead: boolean) => void = () => undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -240,6 +242,7 @@ export class WebhookDispatcher {
         ],
       );
     });
+    if (!delivered) this.onFailure(d.body, dead);
     if (!delivered)
       this.logger.warn(
         `delivery ${d.delivery_id} to ${d.body} failed (attempt ${attempts}${dead ? ', now dead' : ''}): ${error}`,

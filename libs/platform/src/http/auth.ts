@@ -13,7 +13,8 @@ import { Actor, InvalidTokenError, TokenKeys } from './identity';
 import { Problem } from './problem';
 
 export const TOKEN_KEYS = Symbol('TOKEN_KEYS');
-const PUBLIC = 'hls:public';
+/** The metadata key of @Public(): the portal's page guard honours it too (health, metrics). */
+export const PUBLIC = 'hls:public';
 const ACTION_KEY = 'hls:action';
 
 /** Marks a route that needs no token (health checks, the API description). */

@@ -39,6 +39,21 @@ const problem = {
 /** The routes every service has. */
 const EVERY_SERVICE: RouteDoc[] = [
   { method: 'get', path: '/health', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
+  { method: 'get', path: '/health/live', action: 'public', summary: 'Liveness', success: [200, 'ok'] },
+  {
+    method: 'get',
+    path: '/health/ready',
+    action: 'public',
+    summary: 'Readiness: PostgreSQL, Kafka and the key store answer (503 names those that do not)',
+    success: [200, 'every check up'],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    action: 'public',
+    summary: 'Prometheus metrics (a scrape token where the service has one)',
+    success: [200, 'Prometheus text format'],
+  },
   {
     method: 'get',
     path: '/openapi.json',
