@@ -15,6 +15,9 @@ export const SCREENSHOTS = join(__dirname, '..', '..', '..', 'test-artifacts', '
 export const README_SCREENSHOTS = join(__dirname, '..', '..', '..', 'docs', 'screenshots');
 export const WRITE_README_SCREENSHOTS = process.env.HLS_README_SCREENSHOTS === '1';
 
+/** WCAG 1.4.10 Reflow: content fits a screen 320 CSS pixels wide (1280 px at 400% zoom) without sideways scrolling. */
+export const NARROWEST = 320;
+
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 /** Whether the browser suites can run here; throws in CI when Chromium is missing. */
@@ -103,11 +106,19 @@ export function describeViolations(where: string, violations: AxeViolation[]): s
 }
 
 /**
- * One user's browser tab, checking every page it lands on: axe finds no violations, and a full-page
- * screenshot is saved as `<suite>-<NN>-<name>.png` in the order the pages were seen.
+ * One user's browser tab, checking every page it lands on: axe finds no violations, nothing scrolls sideways
+ * at 320 CSS px, and a full-page screenshot is saved as `<suite>-<NN>-<name>.png` in the order the pages were
+ * seen.
  */
 export class CheckedTab {
-  readonly visited: { name: string; url: string; title: string; screenshotMs: number; axeMs: number }[] = [];
+  readonly visited: {
+    name: string;
+    url: string;
+    title: string;
+    screenshotMs: number;
+    axeMs: number;
+    reflowMs: number;
+  }[] = [];
   private constructor(
     readonly suite: string,
     readonly context: BrowserContext,
@@ -140,7 +151,7 @@ export class CheckedTab {
     return this.page;
   }
 
-  /** Checks the page as it is now: no axe violations; a screenshot saved. */
+  /** Checks the page as it is now: no axe violations; no sideways scrolling at 320 CSS px; a screenshot saved. */
   async check(name: string, readme?: string): Promise<void> {
     await this.page.waitForLoadState('load');
     this.counter.n += 1;
@@ -156,14 +167,32 @@ export class CheckedTab {
     const title = await this.page.title();
     const t2 = performance.now();
     const violations = await axeViolations(this.page);
+    const t3 = performance.now();
+    const wide = await this.overflowAtNarrowest();
     this.visited.push({
       name,
       url: this.page.url(),
       title,
       screenshotMs: t1 - t0,
-      axeMs: performance.now() - t2,
+      axeMs: t3 - t2,
+      reflowMs: performance.now() - t3,
     });
     if (violations.length) throw new Error(describeViolations(`${name} (${this.page.url()})`, violations));
+    if (wide.length)
+      throw new Error(
+        `${name} (${this.page.url()}) scrolls sideways at ${NARROWEST} CSS px (WCAG 1.4.10): ${wide.join(', ')}`,
+      );
+  }
+
+  /** The page as it is now, on the narrowest screen WCAG 1.4.10 asks for: what sticks out past its edge. */
+  private async overflowAtNarrowest(): Promise<string[]> {
+    const size = this.page.viewportSize() ?? { width: 1280, height: 900 };
+    await this.page.setViewportSize({ width: NARROWEST, height: 800 });
+    try {
+      return await overflow(this.page);
+    } finally {
+      await this.page.setViewportSize(size);
+    }
   }
 
   /** Clicks what submits or navigates, waits for the next page, and checks it. */
@@ -212,7 +241,7 @@ export function checkSummary(suite: string, tabs: CheckedTab[]): string {
   const pages = tabs.flatMap((t) => t.visited);
   const sum = (f: (p: (typeof pages)[number]) => number) => Math.round(pages.reduce((a, p) => a + f(p), 0));
   return (
-    `${suite}: ${pages.length} pages checked, axe-clean, screenshots in ${SCREENSHOTS}; ` +
-    `axe ${sum((p) => p.axeMs)} ms, screenshots ${sum((p) => p.screenshotMs)} ms in all`
+    `${suite}: ${pages.length} pages checked, axe-clean and fitting ${NARROWEST} px, screenshots in ${SCREENSHOTS}; ` +
+    `axe ${sum((p) => p.axeMs)} ms, reflow ${sum((p) => p.reflowMs)} ms, screenshots ${sum((p) => p.screenshotMs)} ms in all`
   );
 }
