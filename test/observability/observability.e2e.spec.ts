@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { MessageBus, topicFor } from '@app/messaging';
 import { configureObservability } from '@app/observability';
@@ -90,6 +91,8 @@ describe('a referral, observed from the request to the inbox', () => {
     projectionGroup = `${c.consortium.id}.projection.g${generation}`;
   }, 60000);
   afterAll(async () => {
+    // The captured lines, for reading after a run (they are what an operator's log collector would get).
+    writeFileSync('test-artifacts/observability-log.jsonl', lines.map((l) => JSON.stringify(l)).join('\n'));
     await operatorBus?.close();
     await c?.stop();
   });
@@ -112,6 +115,8 @@ describe('a referral, observed from the request to the inbox', () => {
     // It reaches the Spartans inbox (the projection) and Spartans' own store (the intake).
     await eventually(async () => {
       const inbox = await api(c.projection.url, 'GET', '/referrals/inbox', spWorker);
+      if (inbox.status !== 200)
+        throw new Error(`the inbox answered ${inbox.status}: ${JSON.stringify(inbox.body)}`);
       return (inbox.body.referrals as { referralId: string }[]).some((r) => r.referralId === referralId)
         ? true
         : undefined;
