@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { checkpointOf, LOG_START, PostgresEventStore, RecordedEvent } from '@app/event-store';
 import { createPool } from '@app/platform';
@@ -152,11 +152,12 @@ const exported = (e: RecordedEvent): ExportedEvent => ({
 });
 
 async function importStore(ctx: OpsContext, file: string, flags: { partner: string; batchSize: number }) {
+  if (!existsSync(file)) throw new OperatorError(`${file} does not exist`);
   const { pool, schema } = await partnerStore(ctx, flags.partner);
   // Made (or brought up to date) as the partner service would make it, so its tables are the code's own.
   await (await PostgresEventStore.open({ pool, schema })).close();
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   const client = await pool.connect();
+  let lines: ReturnType<typeof createInterface> | null = null;
   const bar = progressBar(ctx.io, `import ${flags.partner}`, 0);
   try {
     await client.query('BEGIN');
@@ -189,6 +190,8 @@ async function importStore(ctx: OpsContext, file: string, flags: { partner: stri
       batch = [];
       bar.update(events, events);
     };
+    // Made only now, right before it is read: lines read while nothing iterates would be lost.
+    lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of lines) {
       lineNo++;
       if (!line.trim()) continue;
@@ -251,7 +254,7 @@ async function importStore(ctx: OpsContext, file: string, flags: { partner: stri
     throw e;
   } finally {
     bar.stop();
-    lines.close();
+    lines?.close();
     client.release();
   }
 }
