@@ -18,6 +18,9 @@ import { startPartnerService } from './partner-service';
  *
  *   PARTNER_ID                 a partner of the consortium file
  *   DATABASE_URL               the partner's own PostgreSQL; PARTNER_SCHEMA, default partner_<id, - as _>
+ *   KURRENTDB_URL              only for a partner whose consortium entry says "eventStore": "kurrentdb": its
+ *                              KurrentDB server (e.g. kurrentdb://kurrentdb:2113?tls=false), where its events are
+ *                              kept under the namespace PARTNER_SCHEMA; its relay checkpoint stays in DATABASE_URL
  *   KEY_SERVICE_DATABASE_URL   the key service's PostgreSQL; KEY_SERVICE_SCHEMA, default key_service
  *   KAFKA_BROKERS              a comma list (or KAFKA_BROKERS_FILE)
  *   HLS_TOKEN_KEYS             JSON: organisation id -> base64url token signing key
@@ -41,6 +44,19 @@ export async function startPartnerFromEnv(env: NodeJS.ProcessEnv = process.env):
     "the partner's own PostgreSQL, e.g. postgres://user:pw@host/db",
   );
   const schema = e.schema('PARTNER_SCHEMA', defaultPartnerSchema(partnerId || 'unknown'));
+  const eventStore = consortium?.partners.find((p) => p.id === partnerId)?.eventStore ?? 'postgres';
+  const kurrentdbUrl =
+    eventStore === 'kurrentdb'
+      ? e.required(
+          'KURRENTDB_URL',
+          `partner ${partnerId} keeps its events in KurrentDB ("eventStore": "kurrentdb" in the consortium file); ` +
+            'give its connection string, e.g. kurrentdb://kurrentdb:2113?tls=false',
+        )
+      : undefined;
+  if (eventStore !== 'kurrentdb' && env.KURRENTDB_URL?.trim())
+    e.warnings.push(
+      `KURRENTDB_URL is set but partner ${partnerId} keeps its events in PostgreSQL (the consortium file says so); it is not used`,
+    );
   const keyServiceUrl = e.required('KEY_SERVICE_DATABASE_URL', "the consortium key service's PostgreSQL");
   const keySchema = e.schema('KEY_SERVICE_SCHEMA', 'key_service');
   const brokers = e.kafkaBrokers();
@@ -70,6 +86,7 @@ export async function startPartnerFromEnv(env: NodeJS.ProcessEnv = process.env):
       partnerId,
       pool,
       schema,
+      kurrentdbUrl,
       keys,
       bus,
       tokenKeys: new TokenKeys(tokenKeys),
@@ -79,7 +96,8 @@ export async function startPartnerFromEnv(env: NodeJS.ProcessEnv = process.env):
     });
     console.log(
       `partner-service ${partnerId} of ${consortium.id} is up at ${service.url} (bound to ${host}); ` +
-        `event store schema ${schema}, key service schema ${keySchema}, backbone Kafka`,
+        `event store ${eventStore === 'kurrentdb' ? `KurrentDB, namespace ${schema}` : `schema ${schema}`}, ` +
+        `key service schema ${keySchema}, backbone Kafka`,
     );
     return service;
   });

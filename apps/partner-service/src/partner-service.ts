@@ -1,6 +1,6 @@
 import { Consortium, isPartner } from '@app/consortium';
-import { PostgresEventStore } from '@app/event-store';
-import { MessageBus, Relay, RelayCheckpoints, Subscription } from '@app/messaging';
+import { EventStore } from '@app/event-store';
+import { LogRelay, MessageBus, Subscription } from '@app/messaging';
 import {
   busCheck,
   keyStoreCheck,
@@ -18,6 +18,7 @@ import { PartnerApiDescriptionController } from './api-description';
 import { ConsentController, GiveConsentHandler, WithdrawConsentHandler } from './consent/consent';
 import { LearningController, RecordLearningHandler } from './learning/learning';
 import { LogController } from './log/log.controller';
+import { openPartnerStore } from './partner-store';
 import { ActOnJourneyHandler, PeopleController, RegisterPersonHandler } from './people/people';
 import { followReferrals } from './referrals/referral-intake';
 import {
@@ -35,6 +36,8 @@ export interface PartnerServiceOptions {
   /** The partner's own database (a schema of its own when several share one server). */
   pool: Pool;
   schema: string;
+  /** The KurrentDB server of a partner whose consortium entry says eventStore "kurrentdb" (ADR 0008). */
+  kurrentdbUrl?: string;
   keys: KeyStore;
   bus: MessageBus;
   tokenKeys: TokenKeys;
@@ -47,8 +50,8 @@ export interface PartnerServiceOptions {
 export interface RunningPartnerService {
   partnerId: string;
   url: string;
-  store: PostgresEventStore;
-  relay: Relay;
+  store: EventStore;
+  relay: LogRelay;
   stop(): Promise<void>;
 }
 
@@ -56,16 +59,21 @@ export interface RunningPartnerService {
 export async function startPartnerService(o: PartnerServiceOptions): Promise<RunningPartnerService> {
   if (!isPartner(o.consortium, o.partnerId))
     throw new Error(`${o.partnerId} is not a partner in the consortium file`);
-  const store = await PostgresEventStore.open({ pool: o.pool, schema: o.schema });
+  const opened = await openPartnerStore(o);
+  const store = opened.store;
   const obs = new ServiceObservability(o.partnerId).addChecks(
     postgresCheck(o.pool),
     busCheck(o.bus),
     keyStoreCheck(o.keys),
   );
+  // The relay-lag query reads a PostgreSQL store's events table; a KurrentDB store has none.
   const bus = observeBus(obs, o.bus, {
-    relay: { name: `${o.partnerId}.relay`, pool: o.pool, schema: o.schema },
+    relay:
+      opened.kind === 'postgres'
+        ? { name: `${o.partnerId}.relay`, pool: o.pool, schema: o.schema }
+        : undefined,
   });
-  const relay = new Relay(store, bus, await RelayCheckpoints.open(o.pool, o.schema), {
+  const relay = opened.relay(bus, {
     name: `${o.partnerId}.relay`,
     consortiumId: o.consortium.id,
     onError: (e) => new Logger(`${o.partnerId}.relay`).warn(`waiting to retry: ${(e as Error).message}`),
@@ -125,6 +133,7 @@ export async function startPartnerService(o: PartnerServiceOptions): Promise<Run
       await relay.stop();
       await app.close();
       await obs.close();
+      await store.close(); // a KurrentDB store's own client; a shared pool stays open
     },
   };
 }
