@@ -135,7 +135,13 @@ export class KurrentDbEventStore implements EventStore, SubscribableLog {
   ): Promise<AppendResult> {
     const stream = this.streams.events(streamId);
     for (let attempt = 1; ; attempt++) {
-      const [head] = await this.read(stream, { direction: BACKWARDS, fromRevision: END, maxCount: 1 });
+      // From the leader: a follower's copy could be behind, and the append would be refused for it.
+      const [head] = await this.read(stream, {
+        direction: BACKWARDS,
+        fromRevision: END,
+        maxCount: 1,
+        requiresLeader: true,
+      });
       const headVersion = head ? versionOf(head.revision) : -1;
       // Checked here for a clear answer without a write; the server's check below settles any race.
       if (!meetsExpectation(headVersion, expected)) throw new WrongExpectedVersionError(streamId, expected);
@@ -289,6 +295,7 @@ export class KurrentDbEventStore implements EventStore, SubscribableLog {
       direction: BACKWARDS,
       fromRevision: END,
       maxCount: 1,
+      requiresLeader: true,
     });
     const taken = last?.data as PositionsTaken | undefined;
     this.positions =

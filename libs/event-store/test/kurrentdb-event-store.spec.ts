@@ -4,6 +4,7 @@ import { jsonEvent, KurrentDBClient } from '@kurrent/kurrentdb-client';
 import { uniqueSchema } from '../../../test/harness';
 import {
   checkpointOf,
+  digestOf,
   isKurrentUnavailable,
   KurrentDbEventStore,
   LOG_START,
@@ -11,11 +12,13 @@ import {
   StoreUnavailableError,
 } from '../src';
 import { eventStoreContract, newEvent, readWholeLog } from './event-store.contract';
+import { KurrentDbStandIn } from './kurrentdb-stand-in';
 
 /**
  * The KurrentDB adapter against a KurrentDB server (25.1 or later) named by KURRENTDB_URL, for example
  * kurrentdb://127.0.0.1:2113?tls=false (the docker-compose.yml service). Without one the suite is skipped and says
- * so: skipped tests are reported as skipped, never as passed. The last block runs everywhere: it needs no server.
+ * so: skipped tests are reported as skipped, never as passed. The adapter's own logic also runs everywhere on an
+ * in-memory stand-in for the client (labelled as such), and the last block checks a refused connection.
  */
 const url = process.env.KURRENTDB_URL?.trim();
 if (!url)
@@ -25,71 +28,89 @@ if (!url)
       'kurrentdb://127.0.0.1:2113?tls=false) to run them.',
   );
 const onServer = url ? describe : describe.skip;
-const open = () => KurrentDbEventStore.open({ url, namespace: uniqueSchema('es') });
+
+/** The contract, and what the KurrentDB adapter adds to it; `open` gives a store, by default in a new namespace. */
+function kurrentDbSuite(label: string, open: (namespace?: string) => Promise<KurrentDbEventStore>): void {
+  eventStoreContract(label, () => open());
+
+  describe(`${label}: beyond the contract`, () => {
+    it('takes dense, unique positions in commit order when two store instances append to one namespace at once', async () => {
+      const namespace = uniqueSchema('es');
+      const a = await open(namespace);
+      const b = await open(namespace);
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            (i % 2 ? a : b).append(`s-${i % 5}`, 'any', [newEvent(`p${i}`)]),
+          ),
+        );
+        const positions = results.flatMap((r) => r.positions).sort((x, y) => x - y);
+        expect(positions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        const log = await readWholeLog(a);
+        expect(log.map((e) => e.position)).toEqual(positions);
+        expect(await a.verifyRange(1, 40)).toMatchObject({ events: 40, altered: [] });
+        for (let s = 0; s < 5; s++)
+          expect((await b.readStream(`s-${s}`)).map((e) => e.version)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('verifies a range in the middle of a long log, and an empty range past its end', async () => {
+      const store = await open();
+      try {
+        for (let i = 0; i < 60; i++)
+          await store.append(`s-${i % 7}`, 'any', [newEvent(`p${i}`), newEvent(`q${i}`)]);
+        const log = await readWholeLog(store);
+        const middle = await store.verifyRange(37, 81);
+        expect(middle).toMatchObject({ events: 45, altered: [] });
+        expect(middle.digest).toBe(digestOf(log.filter((e) => e.position >= 37 && e.position <= 81)));
+        expect((await store.verifyRange(1, 1)).events).toBe(1);
+        expect((await store.verifyRange(120, 400)).events).toBe(1);
+        expect(await store.verifyRange(500, 600)).toMatchObject({ events: 0, digest: '', altered: [] });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('follows its log live through the subscription to $all, from after a checkpoint, skipping no event', async () => {
+      const store = await open();
+      try {
+        await store.append('s', 'no_stream', [newEvent('before-1'), newEvent('before-2')]);
+        const [first] = await store.readLog(LOG_START, 1);
+        const seen: RecordedEvent[] = [];
+        const failures: unknown[] = [];
+        const sub = store.subscribeToLog(checkpointOf(first), {
+          event: (e) => seen.push(e),
+          error: (e) => failures.push(e),
+        });
+        for (let i = 0; i < 10; i++) await store.append(`t-${i % 2}`, 'any', [newEvent(`live-${i}`)]);
+        const deadline = Date.now() + 10000;
+        while (seen.length < 11 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await sub.stop();
+        expect(failures).toEqual([]);
+        expect(seen.map((e) => e.metadata.subject)).toEqual([
+          'before-2',
+          ...Array.from({ length: 10 }, (_, i) => `live-${i}`),
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
 
 onServer(`KurrentDB adapter on ${url ?? 'no server (KURRENTDB_URL not set): NOT RUN'}`, () => {
-  eventStoreContract('KurrentDB adapter', open);
+  kurrentDbSuite('KurrentDB adapter', (namespace = uniqueSchema('es')) =>
+    KurrentDbEventStore.open({ url, namespace }),
+  );
+});
 
-  it('takes dense, unique positions in commit order when two store instances append to one namespace at once', async () => {
-    const namespace = uniqueSchema('es');
-    const a = await KurrentDbEventStore.open({ url, namespace });
-    const b = await KurrentDbEventStore.open({ url, namespace });
-    try {
-      const results = await Promise.all(
-        Array.from({ length: 40 }, (_, i) =>
-          (i % 2 ? a : b).append(`s-${i % 5}`, 'any', [newEvent(`p${i}`)]),
-        ),
-      );
-      const positions = results.flatMap((r) => r.positions).sort((x, y) => x - y);
-      expect(positions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-      const log = await readWholeLog(a);
-      expect(log.map((e) => e.position)).toEqual(positions);
-      expect((await a.verifyRange(1, 40)).altered).toEqual([]);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
-  });
-
-  it('verifies a range in the middle of a long log, and an empty range past its end', async () => {
-    const store = await open();
-    try {
-      for (let i = 0; i < 60; i++)
-        await store.append(`s-${i % 7}`, 'any', [newEvent(`p${i}`), newEvent(`q${i}`)]);
-      const log = await readWholeLog(store);
-      const middle = await store.verifyRange(37, 81);
-      expect(middle).toMatchObject({ events: 45, altered: [] });
-      expect((await store.verifyRange(37, 81)).digest).toBe(middle.digest);
-      expect(log.filter((e) => e.position >= 37 && e.position <= 81)).toHaveLength(45);
-      expect(await store.verifyRange(500, 600)).toMatchObject({ events: 0, digest: '', altered: [] });
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('follows its log live through the subscription to $all, from after a checkpoint, skipping no event', async () => {
-    const store = await open();
-    try {
-      await store.append('s', 'no_stream', [newEvent('before-1'), newEvent('before-2')]);
-      const [first] = await store.readLog(LOG_START, 1);
-      const seen: RecordedEvent[] = [];
-      const failures: unknown[] = [];
-      const sub = store.subscribeToLog(checkpointOf(first), {
-        event: (e) => seen.push(e),
-        error: (e) => failures.push(e),
-      });
-      for (let i = 0; i < 10; i++) await store.append(`t-${i % 2}`, 'any', [newEvent(`live-${i}`)]);
-      const deadline = Date.now() + 10000;
-      while (seen.length < 11 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await sub.stop();
-      expect(failures).toEqual([]);
-      expect(seen.map((e) => e.metadata.subject)).toEqual([
-        'before-2',
-        ...Array.from({ length: 10 }, (_, i) => `live-${i}`),
-      ]);
-    } finally {
-      await store.close();
-    }
-  });
+describe('KurrentDB adapter logic on an in-memory stand-in for the client (not KurrentDB: proves nothing about a server)', () => {
+  const standIn = new KurrentDbStandIn();
+  kurrentDbSuite('KurrentDB adapter on the stand-in', (namespace = uniqueSchema('es')) =>
+    KurrentDbEventStore.open({ client: standIn.client, namespace }),
+  );
 });
 
 describe('KurrentDB adapter without a server (runs everywhere)', () => {
