@@ -111,6 +111,19 @@ describe('KurrentDB adapter logic on an in-memory stand-in for the client (not K
   kurrentDbSuite('KurrentDB adapter on the stand-in', (namespace = uniqueSchema('es')) =>
     KurrentDbEventStore.open({ client: standIn.client, namespace }),
   );
+
+  it('names an event whose content no longer matches its hash, and not the ones chained after it (they chain to the stored hash)', async () => {
+    const namespace = uniqueSchema('es');
+    const store = await KurrentDbEventStore.open({ client: standIn.client, namespace });
+    const { positions } = await store.append('s', 'no_stream', [newEvent('x'), newEvent('x'), newEvent('x')]);
+    const before = await store.verifyRange(positions[0], positions[2]);
+    standIn.tamper(`${namespace}/s`, 1, { n: 20 });
+    const after = await store.verifyRange(positions[0], positions[2]);
+    expect(before.altered).toEqual([]);
+    expect(after.altered).toEqual([positions[1]]);
+    // The digest is over the stored hashes, which the damage did not touch; the altered list is what tells.
+    expect(after.digest).toBe(before.digest);
+  });
 });
 
 describe('KurrentDB adapter without a server (runs everywhere)', () => {

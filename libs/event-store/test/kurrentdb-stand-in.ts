@@ -37,6 +37,13 @@ export class KurrentDbStandIn {
     });
   }
 
+  /** Alters a recorded event's data behind the store's back, as only damage on disk could on a real server. */
+  tamper(stream: string, revision: number, data: unknown): void {
+    const r = this.streams.get(stream)?.[revision];
+    if (!r) throw new Error(`no event ${revision} in ${stream}`);
+    r.data = data;
+  }
+
   async multiStreamAppend(requests: AppendStreamRequest[]) {
     await new Promise((r) => setImmediate(r)); // concurrent appends interleave here, as over a network
     for (const r of requests) {
