@@ -21,6 +21,8 @@ export interface ConsortiumOptions {
   dataDir?: string;
   /** Without one, Kafka if KAFKA_BROKERS is set, else the in-process bus. */
   bus?: MessageBus;
+  /** The KurrentDB server of partners whose consortium entry says eventStore "kurrentdb"; else KURRENTDB_URL. */
+  kurrentdbUrl?: string;
   /** Prefixes every schema, so several consortia (or test runs) can share one server. */
   schemaPrefix?: string;
   /** The projection listens on basePort, partners on the ports after it; 0 picks free ports. */
@@ -101,6 +103,7 @@ export async function startConsortium(o: ConsortiumOptions): Promise<RunningCons
         partnerId: p.id,
         pool,
         schema: schemaOf(`partner_${p.id}`),
+        kurrentdbUrl: o.kurrentdbUrl ?? (process.env.KURRENTDB_URL?.trim() || undefined),
         keys,
         bus,
         tokenKeys,
