@@ -137,6 +137,31 @@ describe('portal: a steward’s pages', () => {
     const after = await until(fs, `/steward/issues/${issueId}`, 'Pay crisis grants within two days');
     expect(decode(after.html)).toContain('(City of Edinburgh Council)');
 
+    // The council's answer to the ask, recorded by the steward: nothing is written without one.
+    const askId = /name="askId" value="([0-9a-f-]{36})"/.exec(after.html)?.[1] as string;
+    expect(decode(after.html)).toContain(
+      'City of Edinburgh Council: Pay crisis grants within two days</label>',
+    );
+    const beforeAnswer = await eventsAt('fresh_start');
+    const noAnswer = await fs.submit(`/steward/issues/${issueId}/ask-outcomes`, { response: '' });
+    expect(noAnswer.status).toBe(400);
+    expect(errorSummary(noAnswer.html)).toEqual([
+      expect.stringMatching(/^Which ask/),
+      expect.stringMatching(/^Their answer/),
+      expect.stringMatching(/^What they said/),
+    ]);
+    expect(noAnswer.html).toContain('<a href="#ask-outcome">');
+    expect(await eventsAt('fresh_start')).toBe(beforeAnswer);
+    const answered = await fs.submit(`/steward/issues/${issueId}/ask-outcomes`, {
+      askId,
+      outcome: 'partly-agreed',
+      response: 'Grants under £200 within two days from April',
+    });
+    expect(answered.html).toContain('Their answer is recorded.');
+    const withAnswer = await until(fs, `/steward/issues/${issueId}`, 'Grants under £200 within two days');
+    expect(decode(withAnswer.html)).toContain('Partly agreed: Grants under £200 within two days from April');
+    expect(decode(withAnswer.html)).toContain('(answered: partly agreed)</label>');
+
     const filtered = await fs.get('/steward/issues?level=3&owner=government&status=open');
     expect(decode(filtered.html)).toContain('Crisis grants take three weeks to pay');
     const none = await fs.get('/steward/issues?level=1');
@@ -156,6 +181,25 @@ describe('portal: a steward’s pages', () => {
     await until(fs, '/steward/issues?status=closed', 'Grants now pay in two days');
   });
 
+  it('reopens a closed issue only with a reason', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    const page = await until(fs, `/steward/issues/${issueId}`, 'This issue is closed.');
+    expect(page.html).toContain('action="/steward/issues/' + issueId + '/reopening"');
+    const before = await eventsAt('fresh_start');
+    const empty = await fs.submit(`/steward/issues/${issueId}/reopening`, { reason: '' });
+    expect(empty.status).toBe(400);
+    expect(errorSummary(empty.html)).toEqual([expect.stringMatching(/^Why it is reopened/)]);
+    expect(empty.html).toContain('<a href="#reopen-reason">');
+    expect(await eventsAt('fresh_start')).toBe(before);
+    const reopened = await fs.submit(`/steward/issues/${issueId}/reopening`, {
+      reason: 'Payments slipped back to three weeks in the summer',
+    });
+    expect(reopened.html).toContain('The issue is open again.');
+    await until(fs, '/steward/issues?status=open', 'Crisis grants take three weeks to pay');
+    const open = await until(fs, `/steward/issues/${issueId}`, 'Payments slipped back');
+    expect(open.html).toContain('Escalate the issue');
+  });
+
   it('shows the learning cycles by scale and stage, each with its linked cycles', async () => {
     const fs = await signedIn('fresh-start-steward');
     const page = await until(fs, '/steward/learning', 'Thursday drop-in');
@@ -173,6 +217,121 @@ describe('portal: a steward’s pages', () => {
     expect(decode(place.html)).toContain('Nobody falls back into arrears after moving in');
     const onlyTeams = await fs.get('/steward/learning?scale=team');
     expect(onlyTeams.html).not.toContain('<h2>Place cycles</h2>');
+  });
+
+  it('convenes a learning cycle and takes it through its stages, each form with its own errors', async () => {
+    const fs = await signedIn('fresh-start-steward');
+    const form = await fs.get('/steward/learning/new');
+    expect(heading(form.html)).toBe('Convene a learning cycle');
+    const before = await eventsAt('fresh_start');
+    const untitled = await fs.submit('/steward/learning', { title: '', scale: 'team', team: '' });
+    expect(untitled.status).toBe(400);
+    expect(errorSummary(untitled.html)[0]).toMatch(/^Title/);
+    expect(untitled.html).toMatch(/value="team" checked/);
+    expect(await eventsAt('fresh_start')).toBe(before);
+    const convened = await fs.submit('/steward/learning', {
+      title: 'Evening phone line',
+      scale: 'organisation',
+    });
+    expect(convened.html).toContain('The learning cycle is convened.');
+    const cycleId = /\/steward\/learning\/([0-9a-f-]{36})$/.exec(convened.url)?.[1] as string;
+    expect(cycleId).toBeDefined();
+    const cycle = `/steward/learning/${cycleId}`;
+
+    // Before its purpose, a stage is refused by the service, and the page says why.
+    const early = await fs.submit(`${cycle}/embedding`, { bauChanges: 'Phones answered until 9pm' });
+    expect(early.status).toBe(400);
+    expect(errorSummary(early.html).join(' ')).toMatch(/purpose/);
+    const post = async (stage: string, fields: Record<string, string>, done: string) => {
+      const page = await fs.submit(`${cycle}/${stage}`, fields);
+      expect(decode(page.html)).toContain(done);
+      expect(page.url).toMatch(new RegExp(`${cycle}$`));
+    };
+    await post('purpose', { purpose: 'Nobody in crisis waits till morning' }, 'The purpose is set.');
+    const noActors = await fs.submit(`${cycle}/system-understanding`, { actors: '', factors: 'Staff rotas' });
+    expect(noActors.status).toBe(400);
+    expect(noActors.html).toContain('<a href="#actors">');
+    await post(
+      'system-understanding',
+      { actors: 'Night staff\nCallers', factors: 'Staff rotas\nPhone costs' },
+      'The understanding of the system is recorded.',
+    );
+    await post(
+      'experiments',
+      {
+        question: 'Do callers after 6pm need a person or a plan?',
+        actions: 'Answer until 9pm for a month',
+        dataToCollect: 'Calls by hour\nWhat callers asked for',
+        sensemaking: 'Together at the team meeting',
+        safeToFail: 'The old voicemail stays on',
+      },
+      'The experiment is designed.',
+    );
+    const start = await until(
+      fs,
+      `${cycle}/experiment-start`,
+      'Do callers after 6pm need a person or a plan?',
+    );
+    const experimentId = /name="experimentId" value="([0-9a-f-]{36})"/.exec(start.html)?.[1] as string;
+    // Learning waits for a running experiment: until then the page says there is none to choose.
+    expect(decode((await fs.get(`${cycle}/experiment-learning`)).html)).toContain(
+      'There is nothing to choose from',
+    );
+    await post('experiment-start', { experimentId }, 'The experiment is started.');
+    const findings = {
+      experimentId,
+      patternsSeen: 'Most calls before 8pm',
+      learningForThisScale: 'A plan is enough',
+    };
+    await until(fs, `${cycle}/experiment-learning`, 'Do callers after 6pm');
+    await post('experiment-learning', findings, 'The learning is recorded.');
+    await post('experiment-conclusion', findings, 'The experiment is concluded.');
+    await post('embedding', { bauChanges: 'Phones answered until 8pm' }, 'The embedding is recorded.');
+    const noDirection = await fs.submit(`${cycle}/influencing`, {
+      whose1: 'NHS 24',
+      change1: 'Share the rota',
+    });
+    expect(noDirection.status).toBe(400);
+    expect(noDirection.html).toContain('<a href="#direction-1">');
+    await post(
+      'influencing',
+      { whose1: 'NHS 24', direction1: 'vertical', change1: 'Share the evening rota' },
+      'The influencing is recorded.',
+    );
+    await post(
+      'management',
+      { operatingEffectively: 'Yes', timeToAllocate: 'Two hours a week', barriers: 'Phone costs' },
+      'The management of the cycle is recorded.',
+    );
+    await post(
+      'governance',
+      {
+        areLessonsBeingLearnt: 'Yes',
+        howLearningChangesPractice: 'Rotas changed',
+        howPracticeBecomesInfrastructure: 'In the staff handbook',
+        howLearningAchievesPurpose: 'Fewer people wait',
+        howWeKnow: 'Calls answered',
+        areBoundariesRight: 'Yes',
+      },
+      'The governance of the cycle is recorded.',
+    );
+    const linkForm = await until(fs, `${cycle}/links`, 'Arrears after resettlement');
+    expect(linkForm.html).not.toContain(`value="${cycleId}"`);
+    await post('links', { relation: 'informs', to: placeCycle }, 'The cycles are linked.');
+    await post('closure', { why: 'The phone line is business as usual now' }, 'The cycle is closed.');
+    const closed = await until(fs, cycle, 'Learning cycle closed');
+    expect(decode(closed.html)).toContain('Do callers after 6pm need a person or a plan? (concluded)');
+    expect(closed.html).not.toContain('Record on this cycle');
+    expect(closed.html).toMatch(
+      new RegExp(`<td>informs</td><th scope="row"><a href="/steward/learning/${placeCycle}">`),
+    );
+
+    // Another partner's steward sees the cycle but records nothing on it.
+    const mo = await signedIn('move-on-steward');
+    const theirs = await mo.get(`/steward/learning/${placeCycle}`);
+    expect(theirs.html).not.toContain('Record on this cycle');
+    expect(decode(theirs.html)).toContain('Only Fresh Start records on this cycle');
+    expect((await mo.get(`/steward/learning/${placeCycle}/nonsense`)).status).toBe(404);
   });
 
   it('composes a pack, which every other partner’s steward approves before it is published', async () => {

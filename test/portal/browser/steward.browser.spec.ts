@@ -15,6 +15,7 @@ describeInBrowser('portal in a browser: the stewards’ and the statutory body�
   let c: RunningConsortium;
   let browser: Browser;
   let packPath: string;
+  let issuePath: string;
   const counter = { n: 0 };
   const tabs: CheckedTab[] = [];
   const tab = async (): Promise<CheckedTab> => {
@@ -126,6 +127,7 @@ describeInBrowser('portal in a browser: the stewards’ and the statutory body�
     await fs.clickAndCheck('button:has-text("Escalate the issue")', 'issue-escalated');
     expect(await main(fs)).toContain('The issue is escalated.');
     await reloadUntil(fs, 'Only the government can change the grant rules');
+    issuePath = new URL(fs.page.url()).pathname;
 
     await fs.goto('/steward/packs/new', 'compose-form');
     await fs.page.selectOption('#body', 'cec');
@@ -137,6 +139,53 @@ describeInBrowser('portal in a browser: the stewards’ and the statutory body�
     expect(packPath).toMatch(/^\/steward\/packs\/[0-9a-f-]{36}$/);
     expect(await main(fs)).toContain('3 more needed');
     expect(await fs.page.isVisible('button:has-text("Publish the pack")')).toBe(false);
+  });
+
+  it('records a statutory body’s answer, closes and reopens the issue, and takes a learning cycle on', async () => {
+    const fs = await tab();
+    await fs.signIn('fresh-start-steward', PASSWORD);
+    await fs.goto(issuePath, 'issue-to-ask');
+    await fs.page.selectOption('#ask-body', 'cec');
+    await fs.page.fill('#ask', 'Pay crisis grants within two days');
+    await fs.clickAndCheck('button:has-text("Send the ask")', 'ask-sent');
+    await reloadUntil(fs, 'Record a statutory body’s answer');
+    await fs.check('issue-with-ask');
+    await fs.clickAndCheck('button:has-text("Record their answer")', 'answer-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    await fs.page.click('label[for="answered-ask-1"]');
+    await choose(fs, 'outcome', 'agreed');
+    await fs.page.fill('#ask-response', 'From April, within two days');
+    await fs.clickAndCheck('button:has-text("Record their answer")', 'answer-recorded');
+    expect(await main(fs)).toContain('Their answer is recorded.');
+
+    await fs.page.fill('#what-changed', 'Grants pay in two days');
+    await fs.clickAndCheck('button:has-text("Close the issue")', 'issue-closed');
+    await reloadUntil(fs, 'Reopen the issue');
+    await fs.clickAndCheck('button:has-text("Reopen the issue")', 'reopen-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    await fs.page.fill('#reopen-reason', 'Payments slipped again in the summer');
+    await fs.clickAndCheck('button:has-text("Reopen the issue")', 'issue-reopened');
+    expect(await main(fs)).toContain('The issue is open again.');
+
+    await fs.goto('/steward/learning', 'learning-before-convening');
+    await fs.clickAndCheck('a:has-text("Convene a learning cycle")', 'convene-form');
+    await fs.clickAndCheck('main form button[type=submit]', 'convene-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    await fs.page.fill('#title', 'Evening phone line');
+    await choose(fs, 'scale', 'organisation');
+    await fs.page.fill('#purpose', 'Nobody in crisis waits till morning');
+    await fs.clickAndCheck('main form button[type=submit]', 'cycle-convened');
+    expect(await main(fs)).toContain('The learning cycle is convened.');
+    await reloadUntil(fs, 'Nobody in crisis waits till morning');
+    await fs.clickAndCheck('a:has-text("Understand the system")', 'stage-form');
+    await fs.clickAndCheck('main form button[type=submit]', 'stage-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    await fs.page.fill('#actors', 'Night staff\nCallers');
+    await fs.page.fill('#factors', 'Staff rotas');
+    await fs.clickAndCheck('main form button[type=submit]', 'stage-recorded');
+    expect(await main(fs)).toContain('The understanding of the system is recorded.');
+    await fs.clickAndCheck('a:has-text("Link to another cycle")', 'link-form');
+    await fs.signOut();
   });
 
   it('has every other partner’s steward approve the pack, then the composer publishes it', async () => {

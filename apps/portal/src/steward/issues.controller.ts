@@ -1,4 +1,4 @@
-import { ISSUE_OWNERS, ISSUE_SOURCE_KINDS } from '@app/domain';
+import { ASK_OUTCOMES, ISSUE_OWNERS, ISSUE_SOURCE_KINDS } from '@app/domain';
 import { Actor } from '@app/platform';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
@@ -6,7 +6,7 @@ import type { PackIssue } from '../../../projection-service/src/evidence/pack-co
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
 import { Pages } from '../shared/pages';
-import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
+import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
 import { actionNamed, PageAction, runAction } from './page-actions';
@@ -21,6 +21,10 @@ const STATUSES = [
   { value: 'open', text: 'Open' },
   { value: 'closed', text: 'Closed' },
 ];
+const OUTCOMES = ASK_OUTCOMES.map((o) => ({
+  value: o,
+  text: o.charAt(0).toUpperCase() + o.slice(1).replaceAll('-', ' '),
+}));
 const SOURCES = ISSUE_SOURCE_KINDS.map((k) => ({
   value: k,
   text: k.charAt(0).toUpperCase() + k.slice(1).replaceAll('-', ' '),
@@ -75,13 +79,54 @@ export const ISSUE_ACTIONS: Record<string, PageAction> = {
     request: (b) => ({ body: text(b, 'body'), ask: text(b, 'ask') }),
     done: 'The ask is recorded.',
   },
+  'ask-outcomes': {
+    path: 'ask-outcomes',
+    fields: {
+      askId: { id: 'answered-ask', label: 'Which ask' },
+      outcome: { id: 'ask-outcome', label: 'Their answer' },
+      response: { id: 'ask-response', label: 'What they said' },
+    },
+    request: (b) => ({
+      askId: optional(b, 'askId'),
+      outcome: optional(b, 'outcome'),
+      response: text(b, 'response'),
+    }),
+    done: 'Their answer is recorded.',
+  },
   closure: {
     path: 'closure',
     fields: { whatChanged: { id: 'what-changed', label: 'What changed' } },
     request: (b) => ({ whatChanged: text(b, 'whatChanged') }),
     done: 'The issue is closed.',
   },
+  reopening: {
+    path: 'reopening',
+    fields: { reason: { id: 'reopen-reason', label: 'Why it is reopened' } },
+    request: (b) => ({ reason: text(b, 'reason') }),
+    done: 'The issue is open again.',
+  },
 };
+
+interface IssueRecord {
+  type: string;
+  partner: string;
+  by: unknown;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+/** What was asked of statutory bodies on an issue, each with the latest answer recorded for it. */
+function asksOf(history: IssueRecord[], bodyName: (id: string) => string) {
+  const asks = new Map<string, { askId: string; body: string; ask: string; outcome: string | null }>();
+  for (const h of history) {
+    const askId = String(h.data.askId ?? '');
+    if (h.type === 'IssueAskMade')
+      asks.set(askId, { askId, body: bodyName(String(h.data.body)), ask: String(h.data.ask), outcome: null });
+    else if (h.type === 'IssueAskAnswered' && asks.has(askId))
+      (asks.get(askId) as { outcome: string | null }).outcome = String(h.data.outcome).replaceAll('-', ' ');
+  }
+  return [...asks.values()];
+}
 
 /** A row of GET /issues: the issue as a pack carries it, without the asks. */
 type IssueRow = Omit<PackIssue, 'asks'>;
@@ -193,16 +238,21 @@ export class IssuesController {
     errors?: FormErrors,
   ) {
     const answer = ok(
-      await this.services.as(actor).projection<{
-        issue: Record<string, unknown>;
-        history: { type: string; partner: string; by: unknown; at: string; data: Record<string, unknown> }[];
-      }>('GET', `/issues/${issueId}`),
+      await this.services
+        .as(actor)
+        .projection<{ issue: Record<string, unknown>; history: IssueRecord[] }>('GET', `/issues/${issueId}`),
     );
+    const bodyName = (id: string) => organisationName(this.runtime.consortium, id);
     this.pages.render(req, res, 'steward/templates/issue.njk', {
       title: 'An issue',
       issueId,
       issue: answer.issue,
       history: answer.history.map((h) => ({ ...h, by: actorName(h.by) })),
+      asks: asksOf(answer.history, bodyName).map((a) => ({
+        value: a.askId,
+        text: `${a.body}: ${a.ask}${a.outcome ? ` (answered: ${a.outcome})` : ''}`,
+      })),
+      outcomes: OUTCOMES,
       action,
       form,
       errors,

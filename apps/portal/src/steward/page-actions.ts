@@ -27,11 +27,14 @@ export async function runAction(
   res: Response,
   action: PageAction,
   send: (action: PageAction) => Promise<ApiResult<unknown>>,
-  back: string,
-  showErrors: (errors: FormErrors) => Promise<void>,
+  back: string | ((answer: Record<string, unknown>) => string | Promise<string>),
+  showErrors: (errors: FormErrors) => Promise<void> | void,
 ): Promise<void> {
   const result = formResult(await send(action), action.fields);
   if (!result.ok) return showErrors(result.errors);
   await req.flash(action.done);
-  res.redirect(303, back);
+  res.redirect(
+    303,
+    typeof back === 'string' ? back : await back((result.body ?? {}) as Record<string, unknown>),
+  );
 }
