@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Consortium, SignOn } from '@app/consortium';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
-import { RunningPortal, startPortal } from '../../apps/portal/src/portal';
+import { RunningPortal } from '../../apps/portal/src/portal';
 import { startTestConsortium } from '../harness/consortium';
-import { harnessState } from '../harness/index';
-import { BrowserPage, CrossSiteBrowser, freePort, startTestIssuer, TestIssuer } from '../support/oidc-issuer';
+import { BrowserPage, CrossSiteBrowser, TestIssuer } from '../support/oidc-issuer';
+import { startSignOnPortal } from '../support/sign-on-portal';
 import { decode, heading } from './portal-client';
 
 /**
@@ -19,99 +18,9 @@ describe('portal: single sign-on with an organisation’s identity provider', ()
   let base: string;
   let schema: string;
 
-  const ROLES: SignOn['roles'] = {
-    claim: 'groups',
-    map: [
-      { value: 'hls-stewards', role: 'steward' },
-      { value: 'hls-workers', role: 'worker' },
-    ],
-  };
-
   beforeAll(async () => {
     c = await startTestConsortium('real');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    idp = await startTestIssuer({
-      clients: [
-        {
-          client_id: 'hls-portal-fresh-start',
-          client_secret: 'fresh-start-client-secret',
-          redirect_uris: [`${base}/sign-in/with/fresh-start/callback`],
-          post_logout_redirect_uris: [`${base}/signed-out`],
-        },
-        {
-          // A public client: PKCE alone, no secret.
-          client_id: 'hls-portal-nhs',
-          token_endpoint_auth_method: 'none',
-          redirect_uris: [`${base}/sign-in/with/nhs-lothian/callback`],
-          post_logout_redirect_uris: [`${base}/signed-out`],
-        },
-      ],
-      accounts: {
-        ceo: { name: 'Aileen Steward', email: 'ceo@fresh-start.example', groups: ['staff', 'hls-stewards'] },
-        dsw: { name: 'Dan Worker', groups: ['staff', 'hls-workers'] },
-        finance: { name: 'Fiona Finance', groups: ['staff', 'finance'] },
-        officer: { name: 'Olu Officer', groups: 'hls-readers' },
-      },
-    });
-    const consortium: Consortium = {
-      ...c.consortium,
-      partners: c.consortium.partners.map((p) =>
-        p.id === 'fresh-start'
-          ? {
-              ...p,
-              signOn: {
-                issuer: idp.issuer,
-                clientId: 'hls-portal-fresh-start',
-                clientSecretFrom: 'HLS_SIGN_ON_FRESH_START',
-                scopes: ['openid', 'profile', 'groups'],
-                nameClaim: 'name',
-                roles: ROLES,
-              },
-            }
-          : p.id === 'move-on'
-            ? {
-                ...p,
-                // A provider that is down: nothing listens on port 1.
-                signOn: {
-                  issuer: 'http://127.0.0.1:1/realms/move-on',
-                  clientId: 'x',
-                  scopes: ['openid'],
-                  nameClaim: 'name',
-                  roles: ROLES,
-                },
-              }
-            : p,
-      ),
-      statutoryBodies: c.consortium.statutoryBodies.map((b) =>
-        b.id === 'nhs-lothian'
-          ? {
-              ...b,
-              signOn: {
-                issuer: idp.issuer,
-                clientId: 'hls-portal-nhs',
-                scopes: ['openid', 'profile', 'groups'],
-                nameClaim: 'name',
-                roles: {
-                  claim: 'groups',
-                  map: [{ value: 'hls-readers', role: 'statutory-reader' as const }],
-                },
-              },
-            }
-          : b,
-      ),
-    };
-    schema = `${c.schemaOf('portal')}_sso`;
-    portal = await startPortal({
-      consortium,
-      partnerUrls: Object.fromEntries([...c.partners].map(([id, p]) => [id, p.url])),
-      projectionUrl: c.projection.url,
-      tokenKeys: c.tokenKeys,
-      databaseUrl: harnessState().databaseUrl,
-      schema,
-      port,
-      signOnSecrets: { HLS_SIGN_ON_FRESH_START: 'fresh-start-client-secret' },
-    });
+    ({ idp, portal, base, schema } = await startSignOnPortal(c, 'sso'));
   }, 120_000);
 
   afterAll(async () => {
@@ -125,7 +34,9 @@ describe('portal: single sign-on with an organisation’s identity provider', ()
   /** Starts signing in with an organisation's account; the page is the issuer's login form. */
   async function startAt(browser: CrossSiteBrowser, organisation: string): Promise<BrowserPage> {
     const signIn = await browser.get(`${base}/sign-in`);
-    return browser.submitForm(signIn, {}, `/sign-in/with/${organisation}`);
+    const link = new RegExp(`href="(/sign-in/with/${organisation})"`).exec(signIn.html)?.[1];
+    expect(link).toBeDefined();
+    return browser.get(`${base}${link}`);
   }
 
   /** The whole round trip, up to the page the portal shows at the end. */
@@ -178,6 +89,10 @@ describe('portal: single sign-on with an organisation’s identity provider', ()
     expect(home.status).toBe(200);
     expect(heading(home.html)).toBe('The place');
     expect(decode(home.html)).toContain('Signed in as <strong>Aileen Steward</strong>');
+    // Its sign-out form may lead on to the providers' end-session pages, and nowhere else but the portal.
+    expect(home.headers.get('content-security-policy')).toContain(
+      `form-action 'self' ${idp.issuer} http://127.0.0.1:1;`,
+    );
     // The steward's other pages open too: each call to the services carries a token the portal signed for them.
     const issues = await browser.get(`${base}/steward/issues`);
     expect(issues.status).toBe(200);

@@ -156,7 +156,8 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
             scriptSrc: ["'self'"],
             styleSrc: ["'self'"],
             fontSrc: ["'self'"],
-            formAction: ["'self'"],
+            // Sign-out of a signed-on user ends at their provider's end-session page (ADR 0009).
+            formAction: ["'self'", () => signOn.formTargets().join(' ')],
             frameAncestors: ["'none'"],
             baseUri: ["'none'"],
             objectSrc: ["'none'"],
@@ -187,6 +188,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${address.port}`;
     listeningAt = url;
+    signOn.warmUp();
     new Logger('portal').log(`listening at ${url}`);
     const started = app;
     return {

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
 import { cookieNames, cookieOptions, PortalRequest, PublicPage } from '../shared/http-context';
 import { ROLE_PAGES } from '../shared/navigation';
@@ -12,7 +12,7 @@ import { PortalUsers } from './users';
 const ERROR_PAGE = 'shared/templates/error-page.njk';
 
 /**
- * Sign-in with an organisation's own identity provider: the button on the sign-in page posts here, the
+ * Sign-in with an organisation's own identity provider: the button on the sign-in page leads here, the
  * provider sends the browser back to the callback, and the session that follows is like a local user's.
  */
 @Controller('sign-in/with')
@@ -25,8 +25,13 @@ export class SignOnController {
     @Inject(PORTAL_RUNTIME) private readonly runtime: PortalRuntime,
   ) {}
 
+  /**
+   * A link rather than a form: a form's navigation, redirects included, is held to the page's CSP
+   * form-action, and a provider's sign-in may pass through origins the portal cannot list (federation).
+   * Starting a sign-in changes nothing a forged request could exploit: its answer is bound to this browser.
+   */
   @PublicPage()
-  @Post(':organisation')
+  @Get(':organisation')
   async start(@Req() req: PortalRequest, @Res() res: Response, @Param('organisation') id: string) {
     if (req.session) return res.redirect(303, ROLE_PAGES[req.session.user.role].home);
     const o = this.organisation(id);

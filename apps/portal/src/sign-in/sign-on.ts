@@ -95,6 +95,8 @@ export class ProviderUnavailable extends Error {
  */
 export class SignOnService {
   private readonly clients = new Map<string, Promise<BaseClient>>();
+  /** Each organisation's end-session endpoint, once discovered. */
+  private readonly endpoints = new Map<string, string>();
   private readonly byId: Map<string, SignOnOrganisation>;
 
   constructor(
@@ -224,6 +226,24 @@ export class SignOnService {
     }
   }
 
+  /**
+   * Origins the portal's forms may lead to (CSP form-action): sign-out is a form, and for a signed-on user it
+   * ends at the provider's end-session page. The issuers, and each endpoint discovered so far.
+   */
+  formTargets(): string[] {
+    const origins = new Set(this.organisations.map((o) => new URL(o.config.issuer).origin));
+    for (const o of this.organisations) {
+      const endpoint = this.endpoints.get(o.id);
+      if (endpoint) origins.add(new URL(endpoint).origin);
+    }
+    return [...origins];
+  }
+
+  /** Reads every provider's discovery document now, so that the pages' CSP knows their endpoints early. */
+  warmUp(): void {
+    for (const o of this.organisations) this.client(o).catch(() => undefined);
+  }
+
   /** The provider's client, discovered on first use; a failed discovery is tried again next time. */
   private client(o: SignOnOrganisation): Promise<BaseClient> {
     let found = this.clients.get(o.id);
@@ -242,6 +262,8 @@ export class SignOnService {
         });
         client[custom.http_options] = () => ({ timeout: 5000 });
         client[custom.clock_tolerance] = 5;
+        const endSession = issuer.metadata.end_session_endpoint;
+        if (typeof endSession === 'string') this.endpoints.set(o.id, endSession);
         return client;
       })().catch((e) => {
         this.clients.delete(o.id);
