@@ -18,6 +18,11 @@ export class ChildService {
     private readonly env: Record<string, string>,
   ) {}
 
+  /** What the service printed lately (its last 20,000 characters). */
+  get output(): string {
+    return this.log;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.env.PORT}`;
   }
@@ -61,6 +66,16 @@ export class ChildService {
           fail(new Error(`${this.name} exited (${code ?? signal}):\n${this.log.slice(-2000)}`));
       });
     });
+  }
+
+  /** A clean stop (SIGTERM, as Kubernetes or `docker stop` sends): the service leaves its consumer group. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   }
 
   /** A crash: no shutdown hook runs, nothing is flushed. */

@@ -16,6 +16,7 @@ import {
 import {
   consortiumTopics,
   ensureTopicsExist,
+  logAssignment,
   TopicCheck,
   TopicSettings,
   topicSettingsFromEnv,
@@ -35,6 +36,14 @@ export interface KafkaBusOptions {
   /** Partitions, copies, retention and producer idempotence; default from the environment (topicSettingsFromEnv). */
   topics?: Partial<TopicSettings>;
 }
+
+/** KAFKA_LOG=debug, info, warn or error shows the Kafka client's own log from that level up; nothing by default. */
+const KAFKA_LOG_LEVELS: Record<string, logLevel> = {
+  debug: logLevel.DEBUG,
+  info: logLevel.INFO,
+  warn: logLevel.WARN,
+  error: logLevel.ERROR,
+};
 
 /** Brokers from KAFKA_BROKERS (a comma list) or from a file that holds one (KAFKA_BROKERS_FILE). */
 export function brokersFromEnv(env = process.env): (() => string[]) | null {
@@ -67,7 +76,7 @@ export class KafkaBus implements MessageBus {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: async () => options.brokers(),
-      logLevel: process.env.KAFKA_LOG === 'debug' ? logLevel.DEBUG : logLevel.NOTHING,
+      logLevel: KAFKA_LOG_LEVELS[process.env.KAFKA_LOG ?? ''] ?? logLevel.NOTHING,
       connectionTimeout: 3000,
       requestTimeout: 10000,
       retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
@@ -190,6 +199,10 @@ export class KafkaBus implements MessageBus {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+    // Which partitions this instance holds after every rebalance of its group: where to look when one lags.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      logAssignment(options.groupId, payload.memberAssignment),
+    );
     await consumer.run({
       eachBatchAutoResolve: false,
       // Partitions are independent (one subject stays on one), so they are taken side by side.

@@ -248,3 +248,15 @@ async function readConfigs(
     return null;
   }
 }
+
+/** Says which partitions a consumer holds after its group (re)balanced, e.g. "holds 2 partitions: t[0,3]". */
+export function describeAssignment(assignment: Record<string, number[]>): string {
+  const held = Object.entries(assignment).filter(([, p]) => p.length);
+  const count = held.reduce((n, [, p]) => n + p.length, 0);
+  const list = held.map(([t, p]) => `${t}[${[...p].sort((x, y) => x - y).join(',')}]`).join(' ');
+  return `holds ${count} partition${count === 1 ? '' : 's'}${count ? `: ${list}` : ''}`;
+}
+
+export function logAssignment(groupId: string, assignment: Record<string, number[]>): void {
+  log.log(`consumer group ${groupId}: this instance ${describeAssignment(assignment)}`);
+}
