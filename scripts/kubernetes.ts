@@ -46,11 +46,11 @@ export const DEFAULT_KUBERNETES_OPTIONS = (consortium: Consortium): KubernetesOp
 });
 
 /**
- * The health routes the probes call. Liveness: the process answers (a dependency that is down must not get the
- * pod restarted, only taken out of the Service); readiness: it can serve. Both /health for now, the route
- * every service has (libs/platform/src/http/app.ts).
+ * The health routes the probes call (libs/platform/src/http/app.ts, @nestjs/terminus). Liveness: the process
+ * answers, asking no dependency, so an outage of PostgreSQL or Kafka restarts nothing. Readiness: every
+ * dependency (PostgreSQL, Kafka, the key store) answers; a pod that is not ready is taken out of its Service.
  */
-export const PROBE_PATHS = { liveness: '/health', readiness: '/health' } as const;
+export const PROBE_PATHS = { liveness: '/health/live', readiness: '/health/ready' } as const;
 
 /** Every Secret the manifests reference, by name, with its key and what it holds (docs/deployment.md). */
 export function secretsOf(consortium: Consortium): { name: string; key: string; holds: string }[] {

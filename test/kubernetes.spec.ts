@@ -1,7 +1,10 @@
+import 'reflect-metadata';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Consortium } from '@app/consortium';
 import { consortiumTopics, topicSettingsFromEnv } from '@app/messaging';
+import { HealthController } from '@app/platform';
+import { PATH_METADATA } from '@nestjs/common/constants';
 import { parseAllDocuments } from 'yaml';
 import {
   DEFAULT_MANIFEST_DIR,
@@ -156,6 +159,21 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         expect(c.readinessProbe.httpGet.path).toBe(PROBE_PATHS.readiness);
       }
     expect([...images]).toEqual([`hls-consortium:${require('../package.json').version}`]);
+  });
+
+  it('the probes call routes every service serves (the platform’s HealthController)', () => {
+    const base = Reflect.getMetadata(PATH_METADATA, HealthController) as string;
+    const routes = Object.getOwnPropertyNames(HealthController.prototype)
+      .map(
+        (m) =>
+          Reflect.getMetadata(
+            PATH_METADATA,
+            (HealthController.prototype as unknown as Record<string, object>)[m],
+          ) as string | undefined,
+      )
+      .filter((p) => p !== undefined)
+      .map((p) => `/${base}${p === '/' ? '' : `/${p}`}`);
+    expect(routes).toEqual(expect.arrayContaining([PROBE_PATHS.liveness, PROBE_PATHS.readiness]));
   });
 
   it('every container asks for CPU and memory and has a memory limit', () => {
