@@ -137,6 +137,74 @@ describe('portal: a statutory body’s pages', () => {
     expect((await worker.get('/statutory')).status).toBe(403);
   });
 
+  it('pages the feed and the deliveries with Previous and Next links', async () => {
+    // Ten more packs published to the council: eleven in all, one more than a page of the feed.
+    const steward = Object.fromEntries(
+      await Promise.all(PARTNERS.map(async (p) => [p, await tokenFor(c, p, 'steward')] as const)),
+    );
+    for (let i = 0; i < 10; i++) {
+      const composed = await api(c.projection.url, 'POST', '/evidence-packs', steward['fresh-start'], {
+        body: 'cec',
+        period: { from: `2025-${String(i + 1).padStart(2, '0')}-01`, to: '2025-12-31' },
+      });
+      expect(composed.status).toBe(201);
+      const id = composed.body.packId as string;
+      for (const p of PARTNERS.slice(1))
+        await api(c.projection.url, 'POST', `/evidence-packs/${id}/approval`, steward[p]);
+      expect(
+        (await api(c.projection.url, 'POST', `/evidence-packs/${id}/publication`, steward['fresh-start']))
+          .status,
+      ).toBe(201);
+    }
+    const cec = await signedIn('cec-reader');
+    const rows = (html: string) =>
+      html.match(/<tr><th scope="row"><a href="\/statutory\/packs\//g)?.length ?? 0;
+    const FEED = 'Pages of your feed';
+    const DELIVERIES = 'Pages of deliveries';
+    /** The address of a pagination link, in the navigation of that name. */
+    const link = (html: string, nav: string, label: string): string | undefined => {
+      const links = new RegExp(`aria-label="${nav}">([\\s\\S]*?)</nav>`).exec(html)?.[1] ?? '';
+      const href = new RegExp(`href="([^"]+)"><span class="ds_pagination__link-label">${label}<`).exec(
+        links,
+      )?.[1];
+      return href && decode(href);
+    };
+    const first = await eventually(async () => {
+      const page = await cec.get('/statutory/feed');
+      return link(page.html, FEED, 'Next') ? page : undefined;
+    }, 'a second page of the feed');
+    expect(rows(first.html)).toBe(10);
+    expect(first.html).toContain(`href="/statutory/packs/${packId}">1 January 2026 to `);
+    expect(link(first.html, FEED, 'Previous')).toBeUndefined();
+    expect(first.html).toContain('<nav class="ds_pagination" aria-label="Pages of your feed">');
+
+    const second = await cec.get(link(first.html, FEED, 'Next') as string);
+    expect(second.status).toBe(200);
+    expect(rows(second.html)).toBe(1);
+    expect(link(second.html, FEED, 'Next')).toBeUndefined();
+    expect(second.html).toContain('1 October 2025 to 31 December 2025');
+    const back = await cec.get(link(second.html, FEED, 'Previous') as string);
+    expect(rows(back.html)).toBe(10);
+    expect(back.html).toContain(`/statutory/packs/${packId}">`);
+    expect((await cec.get('/statutory/feed?after=not%20a%20cursor')).status).toBe(404);
+    expect((await cec.get('/statutory/feed?after=bm9wZQ')).status).toBe(404);
+
+    // Every publication went to the webhook: eleven deliveries, five a page, newest first.
+    const withDeliveries = await eventually(async () => {
+      const page = await cec.get('/statutory/feed');
+      return decode(page.html).includes('The 11 latest') ? page : undefined;
+    }, 'a delivery of every pack');
+    const deliveries = (html: string) => html.match(/<h3 id="delivery-/g)?.length ?? 0;
+    expect(deliveries(withDeliveries.html)).toBe(5);
+    const secondDeliveries = await cec.get(link(withDeliveries.html, DELIVERIES, 'Next') as string);
+    expect(deliveries(secondDeliveries.html)).toBe(5);
+    const lastPage = await cec.get(link(secondDeliveries.html, DELIVERIES, 'Next') as string);
+    expect(deliveries(lastPage.html)).toBe(1);
+    expect(lastPage.url).toMatch(/deliveries=3$/);
+    expect(link(lastPage.html, DELIVERIES, 'Next')).toBeUndefined();
+    expect(link(lastPage.html, DELIVERIES, 'Previous')).toBe('/statutory/feed?deliveries=2');
+  }, 120_000);
+
   it('lists the feed and the deliveries with their attempts, replays a dead one, and removes the webhook', async () => {
     const cec = await signedIn('cec-reader');
     const feed = await until(cec, '/statutory/feed', 'Try this delivery again');

@@ -1,5 +1,5 @@
 import { Actor } from '@app/platform';
-import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
 import type { PackVerification } from '../../../projection-service/src/evidence/evidence-packs';
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
@@ -8,6 +8,7 @@ import { Pages } from '../shared/pages';
 import { ok, Services } from '../shared/services';
 import { PACK_STATUS, PackSummary, PackWithTables, sendPackFile } from '../steward/packs';
 import { idParam } from '../worker/worker-paths';
+import { DELIVERY_PAGE, deliveryPager, FEED_PAGE, FeedPlace, feedPager, feedPlace } from './feed-paging';
 
 interface Webhook {
   webhook: { url: string; setBy: string; setAt: string } | null;
@@ -96,9 +97,15 @@ export class StatutoryController {
     await this.pass(res, actor, `/evidence-packs/${idParam(id)}/tables/${table}`, table);
   }
 
+  /** The feed a page at a time (`?after=` the service's cursor), and the deliveries (`?deliveries=` a page). */
   @Get('feed')
-  async feed(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
-    await this.renderFeed(req, res, actor, {});
+  async feed(
+    @Req() req: PortalRequest,
+    @Res() res: Response,
+    @SignedIn() actor: Actor,
+    @Query() query: Posted,
+  ) {
+    await this.renderFeed(req, res, actor, {}, undefined, undefined, feedPlace(query));
   }
 
   /** Sets the webhook and shows its new signing secret, this once: it is never stored by the portal. */
@@ -157,20 +164,40 @@ export class StatutoryController {
     form: Posted,
     errors?: FormErrors,
     secret?: string,
+    place: FeedPlace = { after: '', trail: [], deliveries: 1 },
   ) {
     const api = this.services.as(actor);
+    // One entry more than the page shows: if it comes, there is a next page, which starts after the last shown.
+    const query = new URLSearchParams({
+      limit: String(FEED_PAGE + 1),
+      ...(place.after ? { after: place.after } : {}),
+    });
     const [feed, hook] = await Promise.all([
       api.projection<{
-        entries: { packId: string; publishedAt?: string; period?: { from: string; to: string } }[];
-      }>('GET', `/feeds/${actor.organisation}?limit=200`),
+        entries: {
+          cursor: string;
+          packId: string;
+          publishedAt?: string;
+          period?: { from: string; to: string };
+        }[];
+      }>('GET', `/feeds/${actor.organisation}?${query}`),
       api.projection<Webhook>('GET', `/feeds/${actor.organisation}/webhook`),
     ]);
+    // A cursor the service refuses (typed or altered by hand) is a page that does not exist.
+    if (!feed.ok && feed.problem.status === 400) throw new NotFoundException();
+    const entries = ok(feed).entries;
+    const shown = entries.slice(0, FEED_PAGE);
     const w = ok(hook);
+    const first = (place.deliveries - 1) * DELIVERY_PAGE;
     this.pages.render(req, res, 'statutory/templates/feed.njk', {
       title: 'Your feed and webhook',
-      entries: ok(feed).entries,
+      entries: shown,
+      feedPager: feedPager(place, entries.length > FEED_PAGE ? (shown.at(-1)?.cursor ?? null) : null),
       webhook: w.webhook,
-      deliveries: w.deliveries,
+      deliveries: w.deliveries.slice(first, first + DELIVERY_PAGE),
+      deliveryCount: w.deliveries.length,
+      deliveryPageSize: DELIVERY_PAGE,
+      deliveryPager: deliveryPager(place, w.deliveries.length),
       secret,
       form: { url: form.url ?? w.webhook?.url ?? '' },
       errors,
