@@ -1,6 +1,7 @@
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { demoUsers } from '../../apps/consortium/src/demo';
 import { RunningPortal, startPortal } from '../../apps/portal/src/portal';
+import { addressKey } from '../../apps/portal/src/sign-in/throttle';
 import { startTestConsortium } from '../harness/consortium';
 import { harnessState } from '../harness/index';
 import { decode, errorSummary, heading, PortalClient } from './portal-client';
@@ -266,6 +267,25 @@ describe('portal: signing in and out', () => {
       const after = await attempt(b, 'fresh-start-worker', PASSWORD, newAddress());
       expect(after.status).toBe(303);
       expect(after.location).toBe('/worker');
+    });
+
+    it('lets through no more than the limit when many tries arrive at once, across both instances', async () => {
+      await db(`DELETE FROM ${schema}.portal_sign_in_failures`);
+      const statuses = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          attempt(i % 2 ? a : b, 'fresh-start-steward', 'wrong', newAddress()),
+        ),
+      ).then((answers) => answers.map((x) => x.status));
+      expect(statuses.filter((s) => s === 400)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(11);
+    });
+
+    it('counts an IPv6 client by its /64 network, and an IPv4-mapped address as the IPv4 one', () => {
+      expect(addressKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+      expect(addressKey('2001:db8:1:2::7')).toBe('2001:db8:1:2::/64');
+      expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+      expect(addressKey('::ffff:198.51.100.7')).toBe('198.51.100.7');
+      expect(addressKey('198.51.100.7')).toBe('198.51.100.7');
     });
 
     it('keeps neither the user names typed nor the addresses, only their hashes', async () => {
