@@ -1,5 +1,6 @@
 import {
   isAfter,
+  KurrentDbEventStore,
   LOG_START,
   LogCheckpoint,
   LogListener,
@@ -8,9 +9,11 @@ import {
   RelayCheckpointStore,
   SubscribableLog,
 } from '@app/event-store';
-import { eventually } from '../../../test/harness';
+import { createPool } from '@app/platform';
+import { eventually, harnessState, uniqueSchema } from '../../../test/harness';
 import { newEvent } from '../../event-store/test/event-store.contract';
-import { KurrentDbRelay, MessageBus, OutgoingMessage } from '../src';
+import { KurrentDbStandIn } from '../../event-store/test/kurrentdb-stand-in';
+import { KurrentDbRelay, MessageBus, OutgoingMessage, RelayCheckpoints } from '../src';
 
 /**
  * The subscription relay's own logic (batches, checkpoint, back-pressure, recovery), on a log that pushes its
@@ -219,5 +222,46 @@ describe('the KurrentDB relay (subscription to the log, pushed)', () => {
     expect(log.pauses).toBeGreaterThan(0);
     expect(mostInMemory).toBeLessThanOrEqual(3 * 10);
     expect(positionsOf(bus)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+});
+
+describe('the KurrentDB relay over the adapter (on the in-memory stand-in for the client, not KurrentDB)', () => {
+  it("publishes a store's events through its subscription, with its checkpoint in the partner's PostgreSQL", async () => {
+    const pool = createPool(harnessState().databaseUrl, 2);
+    const schema = uniqueSchema('kdbrelay');
+    const standIn = new KurrentDbStandIn();
+    const store = await KurrentDbEventStore.open({ client: standIn.client, namespace: schema });
+    const other = await KurrentDbEventStore.open({ client: standIn.client, namespace: `${schema}_other` });
+    try {
+      const checkpoints = await RelayCheckpoints.open(pool, schema);
+      const bus = new RecordingBus();
+      const relay = () =>
+        new KurrentDbRelay(store, bus as unknown as MessageBus, checkpoints, {
+          name: 'fresh-start.relay',
+          consortiumId: 'north-edinburgh',
+          idleMs: 20,
+        });
+      for (let i = 0; i < 12; i++) await store.append(`person-${i % 4}`, 'any', [newEvent(`NE-${i % 4}`)]);
+      await other.append('person-x', 'any', [newEvent('another store')]);
+      const first = relay();
+      first.start();
+      await eventually(async () => (bus.published.length >= 12 ? true : undefined), '12 published');
+      await first.stop();
+      // The checkpoint is saved with $all's commit position as the transaction: large, kept exactly.
+      const saved = await checkpoints.load('fresh-start.relay');
+      expect(saved.position).toBe(12);
+      expect(BigInt(saved.transactionId)).toBeGreaterThan(12n);
+
+      for (let i = 12; i < 20; i++) await store.append(`person-${i % 4}`, 'any', [newEvent(`NE-${i % 4}`)]);
+      const second = relay();
+      second.start();
+      await eventually(async () => (bus.published.length >= 20 ? true : undefined), '20 published');
+      await second.stop();
+      expect(positionsOf(bus)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      expect(bus.published.map((m) => m.key)).not.toContain('another store');
+    } finally {
+      await Promise.all([store.close(), other.close()]);
+      await pool.end();
+    }
   });
 });
