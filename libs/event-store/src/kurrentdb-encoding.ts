@@ -51,6 +51,8 @@ export const versionOf = (revision: bigint): number => Number(revision);
 /** KurrentDB's expected stream state for the port's expected version. */
 export function expectedState(expected: ExpectedVersion): 'any' | 'no_stream' | bigint {
   if (expected === 'any' || expected === 'no_stream') return expected;
+  // -1, "before the first event", is how a folded stream says it has none: PostgreSQL takes it as no_stream too.
+  if (expected === -1) return 'no_stream';
   if (!Number.isSafeInteger(expected) || expected < 0)
     throw new Error(`An expected version is a whole number from 0, 'no_stream' or 'any' (got ${expected})`);
   return BigInt(expected);

@@ -119,13 +119,16 @@ describe('KurrentDB adapter mappings (pure, no server)', () => {
     expect(expectedState('no_stream')).toBe('no_stream');
     expect(expectedState(0)).toBe(0n);
     expect(expectedState(41)).toBe(41n);
-    expect(() => expectedState(-1)).toThrow(/whole number/);
+    expect(expectedState(-1)).toBe('no_stream');
+    expect(() => expectedState(-2)).toThrow(/whole number/);
     expect(() => expectedState(1.5)).toThrow(/whole number/);
     expect(meetsExpectation(-1, 'no_stream')).toBe(true);
     expect(meetsExpectation(0, 'no_stream')).toBe(false);
     expect(meetsExpectation(3, 3)).toBe(true);
     expect(meetsExpectation(3, 2)).toBe(false);
     expect(meetsExpectation(-1, 0)).toBe(false);
+    expect(meetsExpectation(-1, -1)).toBe(true);
+    expect(meetsExpectation(0, -1)).toBe(false);
     expect(meetsExpectation(7, 'any')).toBe(true);
   });
 
