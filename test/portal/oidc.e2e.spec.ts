@@ -109,6 +109,13 @@ describe('portal: single sign-on with an organisation’s identity provider', ()
       password_hash: null,
       signed_on_with: 'fresh-start',
     });
+    // The role came from the userinfo endpoint: this provider's ID token carries no groups in the code flow.
+    const [{ id_token }] = await db().query(
+      `SELECT id_token FROM ${schema}.portal_sessions WHERE user_id = 'fresh-start:ceo'`,
+    );
+    const payload = JSON.parse(Buffer.from(id_token.split('.')[1], 'base64url').toString());
+    expect(payload.sub).toBe('ceo');
+    expect(payload.groups).toBeUndefined();
     // The sign-in in progress was used up.
     const [{ n }] = await db().query(`SELECT count(*)::int AS n FROM ${schema}.portal_sign_on_requests`);
     expect(n).toBe(0);
@@ -144,6 +151,25 @@ describe('portal: single sign-on with an organisation’s identity provider', ()
     );
     expect(rows).toEqual([]);
     expect((await browser.get(`${base}/worker`)).url).toBe(`${base}/sign-in`);
+  });
+
+  it('follows the provider: a role changed there applies at the next sign-in, a role taken away ends the sessions', async () => {
+    await idp.setClaims('dsw2', { name: 'Dee Worker', groups: ['hls-workers'] });
+    const first = new CrossSiteBrowser();
+    expect((await signOnAs(first, 'fresh-start', 'dsw2')).url).toBe(`${base}/worker`);
+
+    await idp.setClaims('dsw2', { name: 'Dee Steward', groups: ['hls-stewards'] });
+    const second = new CrossSiteBrowser();
+    const promoted = await signOnAs(second, 'fresh-start', 'dsw2');
+    expect(promoted.url).toBe(`${base}/steward`);
+    expect(decode(promoted.html)).toContain('Signed in as <strong>Dee Steward</strong>');
+
+    await idp.setClaims('dsw2', { name: 'Dee Steward', groups: ['staff'] });
+    const third = new CrossSiteBrowser();
+    expect((await signOnAs(third, 'fresh-start', 'dsw2')).status).toBe(403);
+    // The sessions opened before (in the other browsers) end with the role.
+    expect((await first.get(`${base}/worker`)).url).toBe(`${base}/sign-in`);
+    expect((await second.get(`${base}/steward`)).url).toBe(`${base}/sign-in`);
   });
 
   it('refuses a tampered state, an answer used twice, and an answer carried to another browser (4xx, no session)', async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 
 export interface TestIssuer {
   issuer: string;
+  /** Gives an account new claims at the issuer (its next sign-in carries them). */
+  setClaims(account: string, claims: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export interface IssuerConfig {
 export async function startTestIssuer(config: IssuerConfig): Promise<TestIssuer> {
   const child: ChildProcess = spawn(process.execPath, [join(__dirname, 'oidc-issuer-process.mjs')], {
     env: { ...process.env, OIDC_ISSUER_CONFIG: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let errors = '';
   child.stderr?.on('data', (d) => {
@@ -42,6 +44,17 @@ export async function startTestIssuer(config: IssuerConfig): Promise<TestIssuer>
   });
   return {
     issuer,
+    setClaims: (account, claims) =>
+      new Promise<void>((resolve) => {
+        const listener = (d: Buffer) => {
+          if (d.toString().includes(JSON.stringify({ updated: account }))) {
+            child.stdout?.off('data', listener);
+            resolve();
+          }
+        };
+        child.stdout?.on('data', listener);
+        child.stdin?.write(`${JSON.stringify({ account, claims })}\n`);
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
