@@ -48,7 +48,7 @@ export function logger(): Logger {
         };
       },
     },
-    settings.destination ?? pino.destination({ dest: 1, sync: false }),
+    settings.destination ?? pino.destination({ dest: 1, sync: true }),
   );
   return root;
 }
@@ -64,8 +64,6 @@ const STARTUP = new Set([
 
 /** Nest's logger, writing through pino: the framework's and the services' `new Logger(...)` lines alike. */
 export class PinoNestLogger implements LoggerService {
-  constructor(private readonly service?: string) {}
-
   log(message: unknown, context?: string) {
     if (context && STARTUP.has(context)) this.write('debug', message, context);
     else this.write('info', message, context);
@@ -91,8 +89,6 @@ export class PinoNestLogger implements LoggerService {
     if (!log.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
     if (context) fields.context = context;
-    // A service named here only where no scope names it (start-up, timers outside any request).
-    if (this.service && !currentScope()) fields.service = this.service;
     if (message instanceof Error)
       log[level]({ ...fields, err: { name: message.name, message: message.message } });
     else log[level](fields, typeof message === 'string' ? message : JSON.stringify(message));

@@ -1,5 +1,5 @@
 import { HttpObserver, METRICS, MetricsController, MetricsSource, READINESS } from '@app/platform';
-import { Global, Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { Global, Injectable, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
@@ -23,6 +23,7 @@ export interface ObservabilitySettings {
 }
 
 let scrapeToken: string | undefined;
+const NEST_LOGGER = new PinoNestLogger();
 
 /** Settings for every service started after this call: where logs and spans go, the scrape token. */
 export function configureObservability(s: ObservabilitySettings): void {
@@ -57,6 +58,8 @@ export class ServiceObservability {
 
   constructor(readonly service: string) {
     this.metrics = new ServiceMetrics(service);
+    // Every Nest logger in the process writes JSON through pino from now on, also before any app exists.
+    Logger.overrideLogger(NEST_LOGGER);
     const t = tracerFor(service);
     this.tracer = t.tracer;
     this.shutdownTracer = t.shutdown;
@@ -83,7 +86,7 @@ export class ServiceObservability {
 
   /** What `listen()` takes: the /metrics and /health/ready module, the request middleware, the logger. */
   http(): HttpObserver {
-    return { module: this.module(), middleware: this.middleware(), logger: new PinoNestLogger() };
+    return { module: this.module(), middleware: this.middleware(), logger: NEST_LOGGER };
   }
 
   private readonly closing: (() => void)[] = [];
