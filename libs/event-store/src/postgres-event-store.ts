@@ -1,5 +1,6 @@
 import { checkSchemaName, createPool, isConnectionFault, migrate, sharesOneSession } from '@app/platform';
 import { Pool, PoolClient } from 'pg';
+import { canonicalJson, eventHash, SentEvent } from './event-hash';
 import {
   AppendResult,
   EventStore,
@@ -69,7 +70,7 @@ function appendSql(schema: string): string {
       FROM start, batch JOIN chain ON chain.n = batch.n
      WHERE $2::int IS NULL OR start.v = $2::int
      ORDER BY batch.n
-    RETURNING position, version`;
+    RETURNING position, version, hash`;
 }
 
 /**
@@ -84,7 +85,66 @@ function appendOneSql(schema: string): string {
     SELECT $1, start.v + 1, $3, $4, $5, $6, $7, ${schema}.event_hash(start.h, $3::uuid, $4::text, $5::int, $6::jsonb, $7::jsonb)
       FROM start
      WHERE $2::int IS NULL OR start.v = $2::int
+    RETURNING position, version, hash`;
+}
+
+/**
+ * The appends for when the application knows the hash at the expected version (a new stream's is empty; an
+ * existing stream's was read with it) and has chained the events' hashes itself: no head to look up and no
+ * hashing in the database. The unique (stream_id, version) constraint stops a racing writer as before; the
+ * EXISTS checks that the previous event is the one the hashes were chained to, and when it is not the append
+ * writes nothing and the store falls back to the statements above, which decide.
+ */
+function appendHashedOneSql(schema: string): string {
+  return `
+    INSERT INTO ${schema}.events (stream_id, version, event_id, event_type, schema_version, data, metadata, hash)
+    SELECT $1, $2::int + 1, $3, $4, $5, $6, $7, $8
+     WHERE $2::int = -1
+        OR EXISTS (SELECT FROM ${schema}.events WHERE stream_id = $1 AND version = $2::int AND hash = $9::bytea)
     RETURNING position, version`;
+}
+
+function appendHashedSql(schema: string): string {
+  return `
+    INSERT INTO ${schema}.events (stream_id, version, event_id, event_type, schema_version, data, metadata, hash)
+    SELECT $1, $2::int + n::int, (e->>'id')::uuid, e->>'type', (e->>'schemaVersion')::int, e->'data', e->'metadata',
+           decode(e->>'hash', 'hex')
+      FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS b(e, n)
+     WHERE $2::int = -1
+        OR EXISTS (SELECT FROM ${schema}.events WHERE stream_id = $1 AND version = $2::int AND hash = $4::bytea)
+     ORDER BY n
+    RETURNING position, version`;
+}
+
+const NO_HASH = Buffer.alloc(0);
+
+/** Appends of up to this many events are hashed in the application (see appendWith). */
+const HASHED_HERE_UP_TO = 10;
+
+/**
+ * The last version and hash of streams this store read or appended to lately. Each entry is a fact about a
+ * committed event (a stream's events are never removed), so an entry can be old but never wrong: it only says
+ * which hash an append at that version chains to.
+ */
+class StreamHeads {
+  private readonly heads = new Map<string, { version: number; hash: Buffer }>();
+
+  constructor(private readonly limit: number) {}
+
+  hashAt(streamId: string, version: number): Buffer | undefined {
+    const head = this.heads.get(streamId);
+    return head?.version === version ? head.hash : undefined;
+  }
+
+  set(streamId: string, version: number, hash: Buffer): void {
+    this.heads.delete(streamId);
+    this.heads.set(streamId, { version, hash });
+    if (this.heads.size > this.limit) this.heads.delete(this.heads.keys().next().value as string);
+  }
+
+  forget(streamId: string): void {
+    this.heads.delete(streamId);
+  }
 }
 
 function expectedAsParam(expected: ExpectedVersion): number | null {
@@ -129,6 +189,9 @@ function toRecorded(r: EventRow): RecordedEvent {
 export class PostgresEventStore implements EventStore {
   private readonly appendStatement: string;
   private readonly appendOneStatement: string;
+  private readonly appendHashedStatement: string;
+  private readonly appendHashedOneStatement: string;
+  private readonly heads = new StreamHeads(10_000);
   /** Named (parsed and planned once per connection) on a real server; unnamed where connections share a session. */
   private readonly statementName: string | undefined;
 
@@ -139,6 +202,8 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.appendStatement = appendSql(schema);
     this.appendOneStatement = appendOneSql(schema);
+    this.appendHashedStatement = appendHashedSql(schema);
+    this.appendHashedOneStatement = appendHashedOneSql(schema);
     this.statementName = sharesOneSession(pool) ? undefined : `append-${schema}`;
   }
 
@@ -162,44 +227,90 @@ export class PostgresEventStore implements EventStore {
     events: NewEvent[],
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('An append needs at least one event');
+    // A command's few events are hashed here: it spares the database per statement more than the hashing costs
+    // the application. A big batch (an import, a generated place) is hashed by the database, where it costs
+    // less than canonical JSON and SHA-256 one event at a time in JavaScript.
+    const hashHere = events.length <= HASHED_HERE_UP_TO;
+    // Written as jsonb prints it where it is hashed here, so the text hashed is the text the database would hash.
+    const json = hashHere ? canonicalJson : (v: unknown) => JSON.stringify(v) as string | undefined;
+    const sent: SentEvent[] = events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      data: json(e.data),
+      metadata: json(e.metadata),
+    }));
+    // Heads learnt inside a caller's transaction are not kept: it may still roll back.
+    const remember = client === this.pool;
     try {
-      // A named statement is parsed and planned once per connection, not on every append.
-      const one = events.length === 1;
+      const previous = !hashHere
+        ? undefined
+        : expected === 'no_stream'
+          ? NO_HASH
+          : typeof expected === 'number'
+            ? this.heads.hashAt(streamId, expected)
+            : undefined;
+      const hashes = previous && chain(previous, sent);
+      if (previous && hashes) {
+        const result = await this.appendHashed(
+          client,
+          streamId,
+          expected as number | 'no_stream',
+          sent,
+          previous,
+          hashes,
+        );
+        if (result) {
+          if (remember) this.heads.set(streamId, result.version, hashes[hashes.length - 1]);
+          return result;
+        }
+        // The event at the expected version is not the one remembered (or is missing): let the database decide.
+        this.heads.forget(streamId);
+      }
+      const one = sent.length === 1;
       const values = one
-        ? [
-            streamId,
-            expectedAsParam(expected),
-            events[0].id,
-            events[0].type,
-            events[0].schemaVersion,
-            JSON.stringify(events[0].data),
-            JSON.stringify(events[0].metadata),
-          ]
-        : [
-            streamId,
-            expectedAsParam(expected),
-            // One JSON document for the batch: no array literal to escape, one parameter to send.
-            JSON.stringify(
-              events.map((e) => ({
-                id: e.id,
-                type: e.type,
-                schemaVersion: e.schemaVersion,
-                data: e.data,
-                metadata: e.metadata,
-              })),
-            ),
-          ];
-      const { rows } = await client.query<{ position: number; version: number }>({
+        ? [streamId, expectedAsParam(expected), ...eventParams(sent[0])]
+        : // One JSON document for the batch: no array literal to escape, one parameter to send.
+          [streamId, expectedAsParam(expected), batchDocument(sent)];
+      // A named statement is parsed and planned once per connection, not on every append.
+      const { rows } = await client.query<{ position: number; version: number; hash: Buffer }>({
         name: this.statementName && `${this.statementName}${one ? '-one' : ''}`,
         text: one ? this.appendOneStatement : this.appendStatement,
         values,
       });
       if (rows.length === 0) throw new WrongExpectedVersionError(streamId, expected);
-      return { version: rows[rows.length - 1].version, positions: rows.map((r) => r.position) };
+      const last = rows[rows.length - 1];
+      if (remember) this.heads.set(streamId, last.version, last.hash);
+      return { version: last.version, positions: rows.map((r) => r.position) };
     } catch (e) {
-      if ((e as { code?: string }).code === '23505') throw new WrongExpectedVersionError(streamId, expected);
+      if ((e as { code?: string }).code === '23505') {
+        this.heads.forget(streamId);
+        throw new WrongExpectedVersionError(streamId, expected);
+      }
       throw this.translate(e);
     }
+  }
+
+  /** The append with hashes chained here; null when the stream's event at the expected version is not `previous`. */
+  private async appendHashed(
+    client: Pool | PoolClient,
+    streamId: string,
+    expected: number | 'no_stream',
+    sent: SentEvent[],
+    previous: Buffer,
+    hashes: Buffer[],
+  ): Promise<AppendResult | null> {
+    const at = expected === 'no_stream' ? -1 : expected;
+    const one = sent.length === 1;
+    const { rows } = await client.query<{ position: number; version: number }>({
+      name: this.statementName && `${this.statementName}-hashed${one ? '-one' : ''}`,
+      text: one ? this.appendHashedOneStatement : this.appendHashedStatement,
+      values: one
+        ? [streamId, at, ...eventParams(sent[0]), hashes[0], previous]
+        : [streamId, at, batchDocument(sent, hashes), previous],
+    });
+    if (rows.length === 0) return null;
+    return { version: rows[rows.length - 1].version, positions: rows.map((r) => r.position) };
   }
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
@@ -207,6 +318,10 @@ export class PostgresEventStore implements EventStore {
       `SELECT ${COLUMNS} FROM ${this.schema}.events WHERE stream_id = $1 ORDER BY version`,
       [streamId],
     );
+    if (rows.length) {
+      const head = rows[rows.length - 1];
+      this.heads.set(streamId, head.version, Buffer.from(head.hash, 'hex'));
+    }
     return rows.map(toRecorded);
   }
 
@@ -273,6 +388,34 @@ export class PostgresEventStore implements EventStore {
   private translate(e: unknown): unknown {
     return isConnectionFault(e) ? new StoreUnavailableError(e) : e;
   }
+}
+
+/** The events' chain hashes after `previous`, or null if one of them must be hashed by the database. */
+function chain(previous: Buffer, sent: SentEvent[]): Buffer[] | null {
+  const hashes: Buffer[] = [];
+  let prev = previous;
+  for (const e of sent) {
+    const h = eventHash(prev, e);
+    if (!h) return null;
+    hashes.push(h);
+    prev = h;
+  }
+  return hashes;
+}
+
+function eventParams(e: SentEvent): unknown[] {
+  return [e.id, e.type, e.schemaVersion, e.data, e.metadata];
+}
+
+/** The batch as one JSON array, built from the JSON already made for each event's data and metadata. */
+function batchDocument(sent: SentEvent[], hashes?: Buffer[]): string {
+  return `[${sent
+    .map(
+      (e, i) =>
+        `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"schemaVersion":${JSON.stringify(e.schemaVersion)},` +
+        `"data":${e.data ?? 'null'},"metadata":${e.metadata ?? 'null'}${hashes ? `,"hash":"${hashes[i].toString('hex')}"` : ''}}`,
+    )
+    .join(',')}]`;
 }
 
 function required(url: string | undefined): string {

@@ -1,7 +1,7 @@
 import { createPool } from '@app/platform';
 import { Pool } from 'pg';
 import { harnessState, uniqueSchema } from '../../../test/harness';
-import { checkpointOf, LOG_START, PostgresEventStore } from '../src';
+import { checkpointOf, LOG_START, PostgresEventStore, WrongExpectedVersionError } from '../src';
 import { eventStoreContract, newEvent, readWholeLog } from './event-store.contract';
 
 const state = harnessState();
@@ -72,6 +72,90 @@ describe('the hash chain', () => {
     const rehashed = await store.verifyRange(positions[0], positions[0] + 2);
     expect(rehashed.altered).toEqual([positions[1] + 1]);
     expect(rehashed.digest).not.toBe(before.digest);
+  });
+});
+
+describe('hashes chained by the application', () => {
+  const awkward = [
+    { b: 1, a: [1e21, 1e-7, -0.5], é: 'line\nbreak "quoted" \\', '😀': null, aa: { z: true, y: {} } },
+    { n: 2 ** 60, s: '\u0001\u001f\u007f€', '': [] },
+  ];
+
+  it('continue a chain the database hashed (a store recorded before they were), and everything verifies', async () => {
+    const p = pool(state.databaseUrl);
+    const schema = uniqueSchema('chain');
+    // Recorded the way the store did before: the database computes every hash.
+    const before = await PostgresEventStore.open({ pool: p, schema });
+    await before.append('s', 'any', [newEvent('x', 'T', awkward[0])]);
+    await before.append('s', 'any', [newEvent('x', 'T', awkward[1]), newEvent('x', 'T', { n: 3 })]);
+    const first = (await before.readStream('s'))[0].position;
+
+    // A store opened afterwards hashes in the application wherever it knows the previous hash.
+    const after = await PostgresEventStore.open({ pool: p, schema });
+    const sent: string[] = [];
+    const query = p.query.bind(p);
+    jest.spyOn(p, 'query').mockImplementation(((q: { text?: string } | string, ...rest: unknown[]) => {
+      sent.push(typeof q === 'string' ? q : (q.text ?? ''));
+      return (query as (...a: unknown[]) => unknown)(q, ...rest);
+    }) as typeof p.query);
+    await after.readStream('s');
+    await after.append('s', 2, [newEvent('x', 'T', awkward[1])]);
+    await after.append('s', 3, [newEvent('x', 'T', awkward[0]), newEvent('x', 'T', { n: 5 })]);
+    await after.append('t', 'no_stream', [newEvent('y', 'T', awkward[0])]);
+    await after.append('u', 'no_stream', [newEvent('y', 'T', awkward[1]), newEvent('y', 'T', awkward[0])]);
+    await after.append('u', 1, [newEvent('y', 'T', { n: 1 })]);
+    jest.restoreAllMocks();
+    const appends = sent.filter((t) => t.includes('INSERT'));
+    expect(appends).toHaveLength(5);
+    for (const text of appends) expect(text).not.toContain('event_hash');
+    // A big batch is hashed by the database again, chained onto the hash the application computed.
+    await after.append(
+      'u',
+      2,
+      Array.from({ length: 12 }, (_, i) => newEvent('y', 'T', awkward[i % 2])),
+    );
+
+    const s = await after.readStream('s');
+    expect(s.map((e) => e.version)).toEqual([0, 1, 2, 3, 4, 5]);
+    const last = (await after.readStream('u'))[14].position;
+    const check = await after.verifyRange(first, last);
+    expect(check).toMatchObject({ events: 22, altered: [] });
+    // The same hashes as the database computes: every stored hash equals event_hash over its predecessor.
+    const { rows } = await p.query(
+      `SELECT count(*)::int AS n FROM ${schema}.events e LEFT JOIN ${schema}.events q
+          ON q.stream_id = e.stream_id AND q.version = e.version - 1
+        WHERE e.hash = ${schema}.event_hash(coalesce(q.hash, '\\x'::bytea), e.event_id, e.event_type,
+                         e.schema_version, e.data, e.metadata)`,
+    );
+    expect(rows[0].n).toBe(22);
+  });
+
+  it('refuse a stale version when another writer moved the stream on, and chain from the real head after', async () => {
+    const p = pool(state.databaseUrl);
+    const schema = uniqueSchema('stale');
+    const a = await PostgresEventStore.open({ pool: p, schema });
+    const b = await PostgresEventStore.open({ pool: p, schema });
+    await a.append('s', 'no_stream', [newEvent('x')]);
+    await b.append('s', 0, [newEvent('x')]);
+    await expect(a.append('s', 0, [newEvent('x')])).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    await a.append('s', 1, [newEvent('x')]);
+    await a.append('s', 2, [newEvent('x'), newEvent('x')]);
+    const s = await a.readStream('s');
+    expect(s.map((e) => e.version)).toEqual([0, 1, 2, 3, 4]);
+    expect(await a.verifyRange(s[0].position, s[4].position)).toMatchObject({ events: 5, altered: [] });
+  });
+
+  it('do not take an append rolled back in its transaction for the stream’s head', async () => {
+    const p = pool(state.databaseUrl);
+    const store = await PostgresEventStore.open({ pool: p, schema: uniqueSchema('rollback') });
+    const client = await p.connect();
+    await client.query('BEGIN');
+    await store.appendWith(client, 's', 'no_stream', [newEvent('x')]);
+    await client.query('ROLLBACK');
+    client.release();
+    await expect(store.append('s', 0, [newEvent('x')])).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    await store.append('s', 'no_stream', [newEvent('x')]);
+    expect((await store.readStream('s')).map((e) => e.version)).toEqual([0]);
   });
 });
 
