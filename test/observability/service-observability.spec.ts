@@ -2,7 +2,13 @@ import { Writable } from 'node:stream';
 import { DomainError } from '@app/domain';
 import { WrongExpectedVersionError } from '@app/event-store';
 import { CloudEvent } from '@app/messaging';
-import { configureObservability, outcomeOf, ServiceObservability, withEvent } from '@app/observability';
+import {
+  configureObservability,
+  outcomeOf,
+  outgoingHeaders,
+  ServiceObservability,
+  withEvent,
+} from '@app/observability';
 import { authProviders, HealthController, listen, Problem, TokenKeys } from '@app/platform';
 import { Controller, Get, INestApplication, Module } from '@nestjs/common';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -27,6 +33,12 @@ class PeopleProbeController {
   @Get(':personRef/echo')
   echo() {
     return { ok: true };
+  }
+
+  /** What this service would send with a call to another one (as the portal does to the services). */
+  @Get('outgoing')
+  outgoing() {
+    return outgoingHeaders();
   }
 }
 
@@ -81,6 +93,18 @@ describe('one service observed', () => {
     const server = spans.getFinishedSpans().find((s) => s.name === 'GET /people/:personRef/echo');
     expect(server?.spanContext().traceId).toBe(traceId);
     expect(server?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+  });
+
+  it('passes its correlation id and trace on to the services it calls', async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const res = await fetch(`${url}/people/outgoing`, {
+      headers: { 'x-correlation-id': 'page-request-0001', traceparent: `00-${traceId}-10f067aa0ba902b7-01` },
+    });
+    const sent = (await res.json()) as Record<string, string>;
+    expect(sent['x-correlation-id']).toBe('page-request-0001');
+    // The same trace, with this service's server span as the callee's parent.
+    const server = spans.getFinishedSpans().find((s) => s.name === 'GET /people/outgoing');
+    expect(sent.traceparent).toBe(`00-${traceId}-${server?.spanContext().spanId}-01`);
   });
 
   it('makes a correlation id where the caller’s is not one it accepts, and hides a reference in an unmatched path', async () => {
