@@ -210,6 +210,22 @@ export class CheckedTab {
     return this.clickAndCheck('main button[type=submit]', `signed-in-${userId}`);
   }
 
+  /** Ticks a design-system checkbox or radio by its label, as a person does (the label sits over the input). */
+  async choose(name: string, value: string): Promise<void> {
+    const id = await this.page.getAttribute(`input[name="${name}"][value="${value}"]`, 'id');
+    await this.page.click(`label[for="${id}"]`);
+  }
+
+  /** Reloads until the page shows what the projection is still catching up with. */
+  async reloadUntil(text: string): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      if ((await this.page.textContent('main'))?.includes(text)) return;
+      await new Promise((r) => setTimeout(r, 200));
+      await this.page.reload();
+    }
+    throw new Error(`${this.page.url()} never showed "${text}"`);
+  }
+
   async signOut(): Promise<Page> {
     return this.clickAndCheck('header button:has-text("Sign out")', `signed-out-${this.suite}`);
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Browser } from 'playwright-core';
 import { RunningConsortium } from '../../../apps/consortium/src/consortium-runner';
-import { api, settled, startTestConsortium, tokenFor } from '../../harness/consortium';
+import { settled, startTestConsortium } from '../../harness/consortium';
+import { seedPlace } from '../place-seed';
 import { CheckedTab, checkSummary, describeInBrowser, launchChromium } from './browser';
 
 const PASSWORD = 'a demo password for the browser tests';
@@ -33,44 +34,7 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
       launchChromium(),
     ]);
     // Some work at Fresh Start for the place to show: people with contacts, support and themes; one referred on.
-    const fs = c.partners.get('fresh-start')?.url as string;
-    const worker = await tokenFor(c, 'fresh-start', 'worker');
-    const at = new Date(Date.now() - 3600_000).toISOString();
-    for (let i = 0; i < 3; i++) {
-      const { body } = await api(fs, 'POST', '/people', worker, {
-        name: `Iona MacLeod${i}`,
-        dateOfBirth: `1990-05-0${i + 1}`,
-        whatMatters: 'A home of my own',
-      });
-      const ref = body.personRef as string;
-      await api(fs, 'POST', `/people/${ref}/journey/contacts`, worker, {
-        kind: 'visit',
-        occurredAt: at,
-        durationMinutes: 45,
-      });
-      await api(fs, 'POST', `/people/${ref}/journey/support`, worker, {
-        kind: 'financial',
-        occurredAt: at,
-        costPounds: 120,
-      });
-      await api(fs, 'POST', `/people/${ref}/journey/life-system`, worker, {
-        occurredAt: at,
-        actors: [{ name: 'Her sister', relationship: 'sister', helps: true }],
-        factors: [{ factor: 'Rent arrears', theme: 'debt' }],
-        themes: i === 0 ? ['debt', 'housing'] : ['debt'],
-      });
-      if (i === 0) {
-        await api(fs, 'POST', `/people/${ref}/consents`, worker, {
-          partners: ['fresh-start', 'spartans'],
-          purposes: ['support', 'referral'],
-        });
-        await api(fs, 'POST', '/referrals', worker, {
-          personRef: ref,
-          toOrganisation: 'spartans',
-          reason: 'x',
-        });
-      }
-    }
+    await seedPlace(c);
     await settled(c);
   }, 120_000);
   afterAll(async () => {
@@ -80,19 +44,6 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await c?.stop();
   });
 
-  /** Ticks a design-system radio by its label, as a person does (the label sits over the input). */
-  const choose = async (t: CheckedTab, name: string, value: string): Promise<void> => {
-    const id = await t.page.getAttribute(`input[name="${name}"][value="${value}"]`, 'id');
-    await t.page.click(`label[for="${id}"]`);
-  };
-  const reloadUntil = async (t: CheckedTab, text: string): Promise<void> => {
-    for (let i = 0; i < 50; i++) {
-      if ((await t.page.textContent('main'))?.includes(text)) return;
-      await new Promise((r) => setTimeout(r, 200));
-      await t.page.reload();
-    }
-    throw new Error(`${t.page.url()} never showed "${text}"`);
-  };
   const main = (t: CheckedTab) => t.page.textContent('main') as Promise<string>;
 
   it('shows a steward the place, raises an issue, escalates it to government and composes a pack', async () => {
@@ -100,33 +51,33 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await fs.signIn('fresh-start-steward', PASSWORD);
     expect(fs.page.url()).toMatch(/\/steward$/);
     await fs.page.goto(`/steward?from=${yearAgo}&to=${today}`);
-    await reloadUntil(fs, 'Referral flows in numbers');
+    await fs.reloadUntil('Referral flows in numbers');
     expect(await fs.page.locator('main svg[role=img]').count()).toBeGreaterThanOrEqual(3);
     await fs.check('place', 'steward-place.png');
 
     await fs.goto('/steward/learning', 'learning-cycles');
     await fs.goto('/steward/issues/new', 'raise-issue-form');
     await fs.page.fill('#description', 'Crisis grants take three weeks to pay');
-    await choose(fs, 'level', '2');
-    await choose(fs, 'owner', 'leadership');
+    await fs.choose('level', '2');
+    await fs.choose('owner', 'leadership');
     await fs.page.selectOption('#raised-from-kind', 'journey-pattern');
     await fs.page.fill('#raised-from-ref', 'grant-delays');
     await fs.clickAndCheck('main form button[type=submit]', 'issue-raised');
     expect(await main(fs)).toContain('The issue is in the log.');
-    await reloadUntil(fs, 'Crisis grants take three weeks to pay');
+    await fs.reloadUntil('Crisis grants take three weeks to pay');
     await fs.check('issue-log');
 
     await fs.clickAndCheck('main a:has-text("Crisis grants take three weeks to pay")', 'issue');
     // Without a reason first: the error summary and the inline error must be accessible too.
-    await choose(fs, 'level', '3');
-    await choose(fs, 'owner', 'government');
+    await fs.choose('level', '3');
+    await fs.choose('owner', 'government');
     await fs.clickAndCheck('button:has-text("Escalate the issue")', 'escalation-errors');
     expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
     expect(await fs.page.isChecked('input[name=owner][value=government]')).toBe(true);
     await fs.page.fill('#escalate-reason', 'Only the government can change the grant rules');
     await fs.clickAndCheck('button:has-text("Escalate the issue")', 'issue-escalated');
     expect(await main(fs)).toContain('The issue is escalated.');
-    await reloadUntil(fs, 'Only the government can change the grant rules');
+    await fs.reloadUntil('Only the government can change the grant rules');
     issuePath = new URL(fs.page.url()).pathname;
 
     await fs.goto('/steward/packs/new', 'compose-form');
@@ -148,19 +99,19 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await fs.page.selectOption('#ask-body', 'cec');
     await fs.page.fill('#ask', 'Pay crisis grants within two days');
     await fs.clickAndCheck('button:has-text("Send the ask")', 'ask-sent');
-    await reloadUntil(fs, 'Record a statutory bodyâ€™s answer');
+    await fs.reloadUntil('Record a statutory bodyâ€™s answer');
     await fs.check('issue-with-ask');
     await fs.clickAndCheck('button:has-text("Record their answer")', 'answer-errors');
     expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
     await fs.page.click('label[for="answered-ask-1"]');
-    await choose(fs, 'outcome', 'agreed');
+    await fs.choose('outcome', 'agreed');
     await fs.page.fill('#ask-response', 'From April, within two days');
     await fs.clickAndCheck('button:has-text("Record their answer")', 'answer-recorded');
     expect(await main(fs)).toContain('Their answer is recorded.');
 
     await fs.page.fill('#what-changed', 'Grants pay in two days');
     await fs.clickAndCheck('button:has-text("Close the issue")', 'issue-closed');
-    await reloadUntil(fs, 'Reopen the issue');
+    await fs.reloadUntil('Reopen the issue');
     await fs.clickAndCheck('button:has-text("Reopen the issue")', 'reopen-errors');
     expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
     await fs.page.fill('#reopen-reason', 'Payments slipped again in the summer');
@@ -172,11 +123,11 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await fs.clickAndCheck('main form button[type=submit]', 'convene-errors');
     expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
     await fs.page.fill('#title', 'Evening phone line');
-    await choose(fs, 'scale', 'organisation');
+    await fs.choose('scale', 'organisation');
     await fs.page.fill('#purpose', 'Nobody in crisis waits till morning');
     await fs.clickAndCheck('main form button[type=submit]', 'cycle-convened');
     expect(await main(fs)).toContain('The learning cycle is convened.');
-    await reloadUntil(fs, 'Nobody in crisis waits till morning');
+    await fs.reloadUntil('Nobody in crisis waits till morning');
     await fs.clickAndCheck('a:has-text("Understand the system")', 'stage-form');
     await fs.clickAndCheck('main form button[type=submit]', 'stage-errors');
     expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
@@ -186,7 +137,7 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     expect(await main(fs)).toContain('The understanding of the system is recorded.');
     await fs.clickAndCheck('a:has-text("Link to another cycle")', 'link-form');
     await fs.signOut();
-  });
+  }, 120_000);
 
   it('has every other partnerâ€™s steward approve the pack, then the composer publishes it', async () => {
     for (const partner of OTHER_PARTNERS) {

@@ -43,21 +43,6 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     await c?.stop();
   });
 
-  /** Ticks a design-system checkbox or radio by its label, as a person does (the label sits over the input). */
-  const choose = async (t: CheckedTab, name: string, value: string): Promise<void> => {
-    const id = await t.page.getAttribute(`input[name="${name}"][value="${value}"]`, 'id');
-    await t.page.click(`label[for="${id}"]`);
-  };
-  /** Reloads until the page shows what the projection is still catching up with. */
-  const reloadUntil = async (t: CheckedTab, text: string): Promise<void> => {
-    for (let i = 0; i < 50; i++) {
-      if ((await t.page.textContent('main'))?.includes(text)) return;
-      await new Promise((r) => setTimeout(r, 200));
-      await t.page.reload();
-    }
-    throw new Error(`${t.page.url()} never showed "${text}"`);
-  };
-
   it('has an accessibility check that does find violations (so its silence on the portal means something)', async () => {
     const page = await browser.newPage();
     await page.setContent('<html><body><img src="x.png"><input type="text"></body></html>');
@@ -90,19 +75,19 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     await fs.page.fill('#date-of-birth', '14/02/1988');
     await fs.page.fill('#phone', '0131 555 0100');
     await fs.page.fill('#what-matters', 'Keeping my flat and seeing my kids');
-    await choose(fs, 'partners', 'fresh-start');
-    await choose(fs, 'partners', 'spartans');
-    await choose(fs, 'purposes', 'support');
-    await choose(fs, 'purposes', 'referral');
+    await fs.choose('partners', 'fresh-start');
+    await fs.choose('partners', 'spartans');
+    await fs.choose('purposes', 'support');
+    await fs.choose('purposes', 'referral');
     expect(await fs.page.isChecked('input[name=partners][value=spartans]')).toBe(true);
     await fs.clickAndCheck('main form button[type=submit]', 'registered');
     personRef = /\/worker\/people\/([A-Z]{2,4}-[0-9A-Z]{10})$/.exec(fs.page.url())?.[1] as string;
     expect(personRef).toBeDefined();
-    await reloadUntil(fs, 'Keeping my flat and seeing my kids');
+    await fs.reloadUntil('Keeping my flat and seeing my kids');
     await fs.check('journey');
 
     await fs.clickAndCheck('a:has-text("Record a contact")', 'contact-form');
-    await choose(fs, 'kind', 'visit');
+    await fs.choose('kind', 'visit');
     await fs.page.fill('#duration', '45');
     await fs.page.fill('#notes', 'Talked about the rent arrears');
     await fs.clickAndCheck('main form button[type=submit]', 'contact-recorded');
@@ -121,7 +106,7 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     const sp = await tab();
     await sp.signIn('spartans-worker', PASSWORD);
     await sp.goto('/worker/referrals', 'inbox');
-    await reloadUntil(sp, 'Ailsa Brown');
+    await sp.reloadUntil('Ailsa Brown');
     await sp.check('inbox-with-referral');
     expect(await sp.page.textContent('main')).toContain('Football on Tuesdays would help her get out');
     await sp.clickAndCheck('main form button:has-text("Accept")', 'accepted');
@@ -129,14 +114,14 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
 
     await sp.goto(`/worker/people/${personRef}`, 'journey-at-spartans');
     await sp.clickAndCheck('a:has-text("Record a contact")', 'contact-form-spartans');
-    await choose(sp, 'kind', 'drop-in');
+    await sp.choose('kind', 'drop-in');
     await sp.page.fill('#duration', '20');
     await sp.page.fill('#notes', 'Came to the Tuesday session and stayed for tea');
     await sp.clickAndCheck('main form button[type=submit]', 'contact-recorded-spartans');
     expect(await sp.page.textContent('main')).toContain('The contact is recorded.');
     // The whole journey across partners, within her consent: Fresh Start's contact is there too.
-    await reloadUntil(sp, 'Came to the Tuesday session');
-    await reloadUntil(sp, 'Talked about the rent arrears');
+    await sp.reloadUntil('Came to the Tuesday session');
+    await sp.reloadUntil('Talked about the rent arrears');
     await sp.check('journey-across-partners', 'worker-journey.png');
     await sp.signOut();
   });

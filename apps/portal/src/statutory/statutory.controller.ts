@@ -4,6 +4,7 @@ import { Response } from 'express';
 import type { PackVerification } from '../../../projection-service/src/evidence/evidence-packs';
 import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { ok, Services } from '../shared/services';
 import { PACK_STATUS, PackSummary, PackWithTables, sendPackFile } from '../steward/packs';
@@ -130,13 +131,15 @@ export class StatutoryController {
 
   @Post('webhook/removal')
   async removeWebhook(@Req() req: PortalRequest, @Res() res: Response, @SignedIn() actor: Actor) {
-    const result = formResult(
-      await this.services.as(actor).projection('DELETE', `/feeds/${actor.organisation}/webhook`),
-      WEBHOOK,
-    );
-    if (!result.ok) return this.renderFeed(req, res, actor, {}, result.errors);
-    await req.flash('The webhook is removed. Your feed still holds every pack.');
-    res.redirect(303, '/statutory/feed');
+    await submitForm(req, res, {
+      fields: WEBHOOK,
+      send: () => this.services.as(actor).projection('DELETE', `/feeds/${actor.organisation}/webhook`),
+      done: () => ({
+        say: 'The webhook is removed. Your feed still holds every pack.',
+        to: '/statutory/feed',
+      }),
+      showErrors: (e) => this.renderFeed(req, res, actor, {}, e),
+    });
   }
 
   @Post('deliveries/:id/replay')
@@ -146,15 +149,13 @@ export class StatutoryController {
     @Param('id') id: string,
     @SignedIn() actor: Actor,
   ) {
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .projection('POST', `/feeds/${actor.organisation}/deliveries/${idParam(id)}/replay`),
-      WEBHOOK,
-    );
-    if (!result.ok) return this.renderFeed(req, res, actor, {}, result.errors);
-    await req.flash('The delivery will be attempted again in a moment.');
-    res.redirect(303, '/statutory/feed');
+    const path = `/feeds/${actor.organisation}/deliveries/${idParam(id)}/replay`;
+    await submitForm(req, res, {
+      fields: WEBHOOK,
+      send: () => this.services.as(actor).projection('POST', path),
+      done: () => ({ say: 'The delivery will be attempted again in a moment.', to: '/statutory/feed' }),
+      showErrors: (e) => this.renderFeed(req, res, actor, {}, e),
+    });
   }
 
   private async renderFeed(

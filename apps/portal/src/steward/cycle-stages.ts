@@ -1,6 +1,6 @@
 import { CYCLE_LINK_RELATIONS, CYCLE_SCALES, DIRECTIONS } from '@app/domain';
 import { FieldMap, optionalText, Posted, text } from '../shared/forms';
-import { PageAction } from './page-actions';
+import { PageAction } from '../shared/page-actions';
 
 /** Choices a question takes from the cycle at hand rather than from a fixed list. */
 export type CycleChoices = 'experiments' | 'cycles';
@@ -33,6 +33,16 @@ const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1).replaceAll
 const choicesOf = (values: readonly string[]) => values.map((v) => ({ value: v, text: capital(v) }));
 
 const LINES_HINT = 'One a line';
+/** Questions by kind: a list (one a line), a longer answer, a short one. */
+const linesQ = (name: string, id: string, label: string): Question => ({
+  kind: 'lines',
+  name,
+  id,
+  label,
+  hint: LINES_HINT,
+});
+const longQ = (name: string, id: string, label: string): Question => ({ kind: 'textarea', name, id, label });
+const shortQ = (name: string, id: string, label: string): Question => ({ kind: 'text', name, id, label });
 const lines = (b: Posted, name: string) =>
   text(b, name)
     .split(/\r?\n/)
@@ -72,20 +82,13 @@ const experiment = (hint: string): Question => ({
 });
 
 const findings: Question[] = [
-  { kind: 'lines', name: 'patternsSeen', id: 'patterns-seen', label: 'Patterns seen', hint: LINES_HINT },
-  {
-    kind: 'textarea',
-    name: 'learningForThisScale',
-    id: 'learning-here',
-    label: 'What was learnt for this scale',
-  },
-  {
-    kind: 'lines',
-    name: 'learningForOtherSystems',
-    id: 'learning-elsewhere',
-    label: 'What was learnt for other systems, across and above',
-    hint: LINES_HINT,
-  },
+  linesQ('patternsSeen', 'patterns-seen', 'Patterns seen'),
+  longQ('learningForThisScale', 'learning-here', 'What was learnt for this scale'),
+  linesQ(
+    'learningForOtherSystems',
+    'learning-elsewhere',
+    'What was learnt for other systems, across and above',
+  ),
 ];
 
 const INFLUENCE_ROWS = [1, 2, 3];
@@ -124,7 +127,7 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
   purpose: stage('purpose', {
     title: 'Set the purpose',
     intro: 'A learning cycle starts with purpose: what it is for, in the words of those it is for.',
-    questions: [{ kind: 'textarea', name: 'purpose', id: 'purpose', label: 'Purpose' }],
+    questions: [longQ('purpose', 'purpose', 'Purpose')],
     button: 'Set the purpose',
     done: 'The purpose is set.',
   }),
@@ -132,15 +135,10 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
     title: 'Understand the system',
     intro: 'Who and what makes up the system that creates the outcome, and how they learn together.',
     questions: [
-      { kind: 'lines', name: 'actors', id: 'actors', label: 'Actors', hint: LINES_HINT },
-      { kind: 'lines', name: 'relationships', id: 'relationships', label: 'Relationships', hint: LINES_HINT },
-      { kind: 'lines', name: 'factors', id: 'factors', label: 'Factors that influence it', hint: LINES_HINT },
-      {
-        kind: 'textarea',
-        name: 'learningTogether',
-        id: 'learning-together',
-        label: 'How they learn together',
-      },
+      linesQ('actors', 'actors', 'Actors'),
+      linesQ('relationships', 'relationships', 'Relationships'),
+      linesQ('factors', 'factors', 'Factors that influence it'),
+      longQ('learningTogether', 'learning-together', 'How they learn together'),
     ],
     button: 'Record the understanding',
     done: 'The understanding of the system is recorded.',
@@ -149,29 +147,12 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
     title: 'Co-design an experiment',
     intro: 'What happens if we try this? An experiment is safe to fail.',
     questions: [
-      { kind: 'textarea', name: 'question', id: 'question', label: 'The question it tries to answer' },
-      { kind: 'lines', name: 'actions', id: 'actions', label: 'Actions to try', hint: LINES_HINT },
-      {
-        kind: 'lines',
-        name: 'dataToCollect',
-        id: 'data-to-collect',
-        label: 'Data to collect',
-        hint: LINES_HINT,
-      },
-      {
-        kind: 'textarea',
-        name: 'sensemaking',
-        id: 'sensemaking',
-        label: 'How the data will be made sense of',
-      },
-      { kind: 'textarea', name: 'safeToFail', id: 'safe-to-fail', label: 'How it is safe to fail' },
-      {
-        kind: 'lines',
-        name: 'countermeasures',
-        id: 'countermeasures',
-        label: 'Countermeasures that protect it',
-        hint: LINES_HINT,
-      },
+      longQ('question', 'question', 'The question it tries to answer'),
+      linesQ('actions', 'actions', 'Actions to try'),
+      linesQ('dataToCollect', 'data-to-collect', 'Data to collect'),
+      longQ('sensemaking', 'sensemaking', 'How the data will be made sense of'),
+      longQ('safeToFail', 'safe-to-fail', 'How it is safe to fail'),
+      linesQ('countermeasures', 'countermeasures', 'Countermeasures that protect it'),
     ],
     button: 'Record the experiment',
     done: 'The experiment is designed.',
@@ -200,15 +181,7 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
   embedding: stage('embedding', {
     title: 'Embed the learning',
     intro: 'How our own business as usual changes.',
-    questions: [
-      {
-        kind: 'lines',
-        name: 'bauChanges',
-        id: 'bau-changes',
-        label: 'Changes to business as usual',
-        hint: LINES_HINT,
-      },
-    ],
+    questions: [linesQ('bauChanges', 'bau-changes', 'Changes to business as usual')],
     button: 'Record the embedding',
     done: 'The embedding is recorded.',
   }),
@@ -234,29 +207,13 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
     title: 'Manage the cycle',
     intro: 'Is the cycle operating effectively, and what does it need?',
     questions: [
-      {
-        kind: 'textarea',
-        name: 'operatingEffectively',
-        id: 'operating-effectively',
-        label: 'Is it operating effectively',
-      },
-      {
-        kind: 'textarea',
-        name: 'whatNeedsToChange',
-        id: 'what-needs-to-change',
-        label: 'What needs to change',
-      },
-      { kind: 'text', name: 'timeToAllocate', id: 'time-to-allocate', label: 'Time to allocate' },
-      { kind: 'lines', name: 'resources', id: 'resources', label: 'Resources', hint: LINES_HINT },
-      { kind: 'lines', name: 'enablers', id: 'enablers', label: 'Enablers', hint: LINES_HINT },
-      { kind: 'lines', name: 'barriers', id: 'barriers', label: 'Barriers', hint: LINES_HINT },
-      {
-        kind: 'lines',
-        name: 'connectWith',
-        id: 'connect-with',
-        label: 'Whom to connect with',
-        hint: LINES_HINT,
-      },
+      longQ('operatingEffectively', 'operating-effectively', 'Is it operating effectively'),
+      longQ('whatNeedsToChange', 'what-needs-to-change', 'What needs to change'),
+      shortQ('timeToAllocate', 'time-to-allocate', 'Time to allocate'),
+      linesQ('resources', 'resources', 'Resources'),
+      linesQ('enablers', 'enablers', 'Enablers'),
+      linesQ('barriers', 'barriers', 'Barriers'),
+      linesQ('connectWith', 'connect-with', 'Whom to connect with'),
     ],
     button: 'Record the management',
     done: 'The management of the cycle is recorded.',
@@ -265,48 +222,20 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
     title: 'Govern the cycle',
     intro: 'The integrity of the learning and adaptation.',
     questions: [
-      {
-        kind: 'textarea',
-        name: 'areLessonsBeingLearnt',
-        id: 'lessons-learnt',
-        label: 'Are lessons being learnt',
-      },
-      {
-        kind: 'textarea',
-        name: 'howLearningChangesPractice',
-        id: 'changes-practice',
-        label: 'How the learning changes practice',
-      },
-      {
-        kind: 'textarea',
-        name: 'howPracticeBecomesInfrastructure',
-        id: 'becomes-infrastructure',
-        label: 'How practice becomes infrastructure',
-      },
-      {
-        kind: 'textarea',
-        name: 'howLearningAchievesPurpose',
-        id: 'achieves-purpose',
-        label: 'How the learning achieves the purpose',
-      },
-      { kind: 'textarea', name: 'howWeKnow', id: 'how-we-know', label: 'How we know' },
-      {
-        kind: 'lines',
-        name: 'evaluationMechanisms',
-        id: 'evaluation',
-        label: 'Evaluation mechanisms',
-        hint: LINES_HINT,
-      },
-      {
-        kind: 'lines',
-        name: 'accountTo',
-        id: 'account-to',
-        label: 'To whom we give an account',
-        hint: LINES_HINT,
-      },
-      { kind: 'lines', name: 'whoIsIncluded', id: 'included', label: 'Who is included', hint: LINES_HINT },
-      { kind: 'lines', name: 'whoIsExcluded', id: 'excluded', label: 'Who is excluded', hint: LINES_HINT },
-      { kind: 'textarea', name: 'areBoundariesRight', id: 'boundaries', label: 'Are those boundaries right' },
+      longQ('areLessonsBeingLearnt', 'lessons-learnt', 'Are lessons being learnt'),
+      longQ('howLearningChangesPractice', 'changes-practice', 'How the learning changes practice'),
+      longQ(
+        'howPracticeBecomesInfrastructure',
+        'becomes-infrastructure',
+        'How practice becomes infrastructure',
+      ),
+      longQ('howLearningAchievesPurpose', 'achieves-purpose', 'How the learning achieves the purpose'),
+      longQ('howWeKnow', 'how-we-know', 'How we know'),
+      linesQ('evaluationMechanisms', 'evaluation', 'Evaluation mechanisms'),
+      linesQ('accountTo', 'account-to', 'To whom we give an account'),
+      linesQ('whoIsIncluded', 'included', 'Who is included'),
+      linesQ('whoIsExcluded', 'excluded', 'Who is excluded'),
+      longQ('areBoundariesRight', 'boundaries', 'Are those boundaries right'),
     ],
     button: 'Record the governance',
     done: 'The governance of the cycle is recorded.',
@@ -330,7 +259,7 @@ export const CYCLE_STAGE_FORMS: Record<string, CycleStageForm> = {
   closure: stage('closure', {
     title: 'Close the cycle',
     intro: 'Nothing more can be recorded on a closed cycle. Conclude its running experiments first.',
-    questions: [{ kind: 'textarea', name: 'why', id: 'why', label: 'Why it closes' }],
+    questions: [longQ('why', 'why', 'Why it closes')],
     button: 'Close the cycle',
     done: 'The cycle is closed.',
   }),
@@ -341,7 +270,7 @@ export const CONVENE: CycleStageForm = stage('', {
   title: 'Convene a learning cycle',
   intro: 'A learning cycle at any scale; one across the place is convened by a steward.',
   questions: [
-    { kind: 'text', name: 'title', id: 'title', label: 'Title' },
+    shortQ('title', 'title', 'Title'),
     { kind: 'radios', name: 'scale', id: 'scale', label: 'Scale', items: choicesOf(CYCLE_SCALES) },
     { kind: 'text', name: 'team', id: 'team', label: 'Team', hint: 'For a team’s cycle: which team' },
     { kind: 'textarea', name: 'purpose', id: 'purpose', label: 'Purpose', hint: 'You may set it later' },

@@ -1,14 +1,14 @@
 import { Actor } from '@app/platform';
 import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
-import { FieldMap, FormErrors, formResult, isoDateFrom, Posted, text } from '../shared/forms';
+import { FieldMap, FormErrors, isoDateFrom, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { actionNamed, PageAction, runAction, submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
 import { PACK_STATUS, PackSummary, PackWithTables, sendPackFile } from './packs';
-import { actionNamed, PageAction, runAction } from './page-actions';
 import { defaultPeriod } from './place';
 
 const COMPOSE: FieldMap = {
@@ -114,17 +114,20 @@ export class EvidenceController {
     @SignedIn() actor: Actor,
   ) {
     const date = (name: string) => isoDateFrom(text(body, name)) ?? text(body, name);
-    const result = formResult(
-      await this.services.as(actor).projection<{ packId: string }>('POST', '/evidence-packs', {
-        body: text(body, 'body'),
-        period: { from: date('from'), to: date('to') },
-        caseStudies: caseStudy(body),
+    await submitForm(req, res, {
+      fields: COMPOSE,
+      send: () =>
+        this.services.as(actor).projection<{ packId: string }>('POST', '/evidence-packs', {
+          body: text(body, 'body'),
+          period: { from: date('from'), to: date('to') },
+          caseStudies: caseStudy(body),
+        }),
+      done: ({ packId }) => ({
+        say: 'The pack is composed. The other partners’ stewards can approve it now.',
+        to: packPath(packId),
       }),
-      COMPOSE,
-    );
-    if (!result.ok) return this.renderCompose(req, res, body, result.errors);
-    await req.flash('The pack is composed. The other partners’ stewards can approve it now.');
-    res.redirect(303, packPath(result.body.packId));
+      showErrors: (e) => this.renderCompose(req, res, body, e),
+    });
   }
 
   @Get(':id')

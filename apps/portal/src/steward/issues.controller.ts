@@ -3,13 +3,13 @@ import { Actor } from '@app/platform';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
 import type { PackIssue } from '../../../projection-service/src/evidence/pack-contents';
-import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
+import { FieldMap, FormErrors, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { actionNamed, PageAction, runAction, submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
-import { actionNamed, PageAction, runAction } from './page-actions';
 
 export const LEVELS = [
   { value: '1', text: '1: individual' },
@@ -183,19 +183,19 @@ export class IssuesController {
     @SignedIn() actor: Actor,
   ) {
     const kind = text(body, 'raisedFromKind');
-    const result = formResult(
-      await this.services.as(actor).partner<{ issueId: string }>('POST', '/issues', {
-        description: text(body, 'description'),
-        level: levelOf(body, 'level'),
-        owner: optional(body, 'owner'),
-        raisedFrom:
-          kind || text(body, 'raisedFromRef') ? { kind, ref: text(body, 'raisedFromRef') } : undefined,
-      }),
-      RAISE,
-    );
-    if (!result.ok) return this.renderRaise(req, res, body, result.errors);
-    await req.flash('The issue is in the log.');
-    res.redirect(303, '/steward/issues');
+    await submitForm(req, res, {
+      fields: RAISE,
+      send: () =>
+        this.services.as(actor).partner('POST', '/issues', {
+          description: text(body, 'description'),
+          level: levelOf(body, 'level'),
+          owner: optional(body, 'owner'),
+          raisedFrom:
+            kind || text(body, 'raisedFromRef') ? { kind, ref: text(body, 'raisedFromRef') } : undefined,
+        }),
+      done: () => ({ say: 'The issue is in the log.', to: '/steward/issues' }),
+      showErrors: (e) => this.renderRaise(req, res, body, e),
+    });
   }
 
   @Get(':id')

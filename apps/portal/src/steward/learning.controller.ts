@@ -4,11 +4,11 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import { Response } from 'express';
 import { FormErrors, Posted } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { actionNamed, runAction } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { ok, Services, UserServices } from '../shared/services';
 import { idParam } from '../worker/worker-paths';
 import { CONVENE, CYCLE_STAGE_FORMS, CycleChoices, CycleStageForm } from './cycle-stages';
-import { actionNamed, runAction } from './page-actions';
 
 interface CycleRow {
   cycleId: string;
@@ -170,7 +170,7 @@ export class LearningController {
     @Param('stage') name: string,
     @SignedIn() actor: Actor,
   ) {
-    const form = actionNamed(CYCLE_STAGE_FORMS, name) as CycleStageForm;
+    const form = actionNamed(CYCLE_STAGE_FORMS, name);
     const cycleId = idParam(id);
     await this.renderStage(req, res, actor, cycleId, name, form, {});
   }
@@ -184,7 +184,7 @@ export class LearningController {
     @Body() body: Posted,
     @SignedIn() actor: Actor,
   ) {
-    const form = actionNamed(CYCLE_STAGE_FORMS, name) as CycleStageForm;
+    const form = actionNamed(CYCLE_STAGE_FORMS, name);
     const cycleId = idParam(id);
     await runAction(
       req,

@@ -1,5 +1,8 @@
 import { Consortium } from '@app/consortium';
-import { FieldMap, FormErrors, list, Posted } from '../shared/forms';
+import { FieldMap, FormErrors, formResult, list, Posted } from '../shared/forms';
+import { Outcome } from '../shared/page-actions';
+import { UserServices } from '../shared/services';
+import { journeyPath } from './worker-paths';
 
 /** The consent questions, shared by registration, a welcome at another door and the consent page. */
 export const consentFields: FieldMap = {
@@ -39,4 +42,28 @@ export function consentRequest(
   if (!partners.length) errors.add(consentFields.partners, 'Select the partners they consent to share with');
   if (!purposes.length) errors.add(consentFields.purposes, 'Select what they consent to share for');
   return { partners, purposes };
+}
+
+/**
+ * After a person is registered or welcomed here: the consent they gave, if any. The person is recorded
+ * already, so a consent the service refuses goes to the consent page, where it can be put right.
+ */
+export async function withConsent(
+  api: UserServices,
+  personRef: string,
+  consent: { partners: string[]; purposes: string[] } | null,
+  say: { done: string; notGiven: string },
+): Promise<Outcome> {
+  if (consent) {
+    const given = formResult(
+      await api.partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
+      consentFields,
+    );
+    if (!given.ok)
+      return {
+        say: `${say.notGiven}: ${given.errors.summary.map((s) => s.text).join('; ')}`,
+        to: `${journeyPath(personRef)}/consents`,
+      };
+  }
+  return { say: `${say.done}${consent ? ' Their consent is recorded.' : ''}`, to: journeyPath(personRef) };
 }

@@ -1,8 +1,9 @@
 import { Actor } from '@app/platform';
 import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
-import { FieldMap, FormErrors, formResult, list, Posted, text } from '../shared/forms';
+import { FieldMap, FormErrors, list, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { organisationName, PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services } from '../shared/services';
@@ -101,16 +102,16 @@ export class JourneyController {
     const form = formFor(record);
     const errors = new FormErrors();
     const request = form.request(body, new Date(), errors);
-    if (errors.any) return this.renderRecord(req, res, personRef, record, body, errors);
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .partner('POST', `/people/${encodeURIComponent(personRef)}/journey/${form.path}`, request),
-      form.fields,
-    );
-    if (!result.ok) return this.renderRecord(req, res, personRef, record, body, result.errors);
-    await req.flash(form.done);
-    res.redirect(303, journeyPath(personRef));
+    await submitForm(req, res, {
+      fields: form.fields,
+      errors,
+      send: () =>
+        this.services
+          .as(actor)
+          .partner('POST', `/people/${encodeURIComponent(personRef)}/journey/${form.path}`, request),
+      done: () => ({ say: form.done, to: journeyPath(personRef) }),
+      showErrors: (e) => this.renderRecord(req, res, personRef, record, body, e),
+    });
   }
 
   @Get('what-matters')
@@ -138,15 +139,15 @@ export class JourneyController {
     @SignedIn() actor: Actor,
   ) {
     const personRef = refParam(ref);
-    const result = formResult(
-      await this.services.as(actor).partner('PUT', `/people/${encodeURIComponent(personRef)}/what-matters`, {
-        whatMatters: text(body, 'whatMatters'),
-      }),
-      WHAT_MATTERS,
-    );
-    if (!result.ok) return this.renderWhatMatters(req, res, personRef, body, result.errors);
-    await req.flash('What matters to them is revised.');
-    res.redirect(303, journeyPath(personRef));
+    await submitForm(req, res, {
+      fields: WHAT_MATTERS,
+      send: () =>
+        this.services.as(actor).partner('PUT', `/people/${encodeURIComponent(personRef)}/what-matters`, {
+          whatMatters: text(body, 'whatMatters'),
+        }),
+      done: () => ({ say: 'What matters to them is revised.', to: journeyPath(personRef) }),
+      showErrors: (e) => this.renderWhatMatters(req, res, personRef, body, e),
+    });
   }
 
   /** Who outside the partners that support the person read their journey: the person may ask. */
@@ -200,16 +201,14 @@ export class JourneyController {
     const consent = consentRequest(body, errors);
     if (!consent && !errors.any)
       errors.add(consentFields.partners, 'Select the partners they consent to share with');
-    if (errors.any || !consent) return this.renderConsents(req, res, personRef, actor, form, errors);
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
-      consentFields,
-    );
-    if (!result.ok) return this.renderConsents(req, res, personRef, actor, form, result.errors);
-    await req.flash('Their consent is recorded.');
-    res.redirect(303, `${journeyPath(personRef)}/consents`);
+    await submitForm(req, res, {
+      fields: consentFields,
+      errors,
+      send: () =>
+        this.services.as(actor).partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
+      done: () => ({ say: 'Their consent is recorded.', to: `${journeyPath(personRef)}/consents` }),
+      showErrors: (e) => this.renderConsents(req, res, personRef, actor, form, e),
+    });
   }
 
   /** Withdrawal takes effect at once: every view refuses from then on. */
@@ -222,20 +221,13 @@ export class JourneyController {
     @SignedIn() actor: Actor,
   ) {
     const personRef = refParam(ref);
-    const result = formResult(
-      await this.services
-        .as(actor)
-        .partner(
-          'POST',
-          `/people/${encodeURIComponent(personRef)}/consents/${idParam(consentId)}/withdrawal`,
-          {},
-        ),
-      {},
-    );
-    if (!result.ok)
-      return this.renderConsents(req, res, personRef, actor, { partners: [], purposes: [] }, result.errors);
-    await req.flash('The consent is withdrawn.');
-    res.redirect(303, `${journeyPath(personRef)}/consents`);
+    const path = `/people/${encodeURIComponent(personRef)}/consents/${idParam(consentId)}/withdrawal`;
+    await submitForm(req, res, {
+      fields: {},
+      send: () => this.services.as(actor).partner('POST', path, {}),
+      done: () => ({ say: 'The consent is withdrawn.', to: `${journeyPath(personRef)}/consents` }),
+      showErrors: (e) => this.renderConsents(req, res, personRef, actor, { partners: [], purposes: [] }, e),
+    });
   }
 
   private async renderConsents(

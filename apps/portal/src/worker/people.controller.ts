@@ -12,11 +12,12 @@ import {
   text,
 } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { Services } from '../shared/services';
-import { consentChoices, consentFields, consentRequest } from './consent-form';
-import { journeyPath, refParam } from './worker-paths';
+import { consentChoices, consentFields, consentRequest, withConsent } from './consent-form';
+import { refParam } from './worker-paths';
 
 const IDENTIFIERS: FieldMap = {
   name: { id: 'name', label: 'Full name' },
@@ -116,35 +117,23 @@ export class PeopleController {
       (['phone', 'email', 'address'] as const).flatMap((k) => (text(body, k) ? [[k, text(body, k)]] : [])),
     );
     const form = { ...body, partners: list(body, 'partners'), purposes: list(body, 'purposes') };
-    if (errors.any) return this.renderRegister(req, res, actor, form, errors);
     const api = this.services.as(actor);
-    const registered = formResult(
-      await api.partner<{ personRef: string }>('POST', '/people', {
-        ...ids,
-        contact,
-        whatMatters: text(body, 'whatMatters'),
-      }),
-      REGISTER,
-    );
-    if (!registered.ok) return this.renderRegister(req, res, actor, form, registered.errors);
-    const { personRef } = registered.body;
-    if (consent) {
-      const given = formResult(
-        await api.partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
-        REGISTER,
-      );
-      // The person is registered already; the consent form is where its errors can be put right.
-      if (!given.ok) {
-        await req.flash(
-          `${ids.name} is registered (${personRef}), but their consent was not recorded: ${given.errors.summary.map((s) => s.text).join('; ')}`,
-        );
-        return res.redirect(303, `${journeyPath(personRef)}/consents`);
-      }
-    }
-    await req.flash(
-      `${ids.name} is registered. Their reference is ${personRef}.${consent ? ' Their consent is recorded.' : ''}`,
-    );
-    res.redirect(303, journeyPath(personRef));
+    await submitForm(req, res, {
+      fields: REGISTER,
+      errors,
+      send: () =>
+        api.partner<{ personRef: string }>('POST', '/people', {
+          ...ids,
+          contact,
+          whatMatters: text(body, 'whatMatters'),
+        }),
+      done: ({ personRef }) =>
+        withConsent(api, personRef, consent, {
+          done: `${ids.name} is registered. Their reference is ${personRef}.`,
+          notGiven: `${ids.name} is registered (${personRef}), but their consent was not recorded`,
+        }),
+      showErrors: (e) => this.renderRegister(req, res, actor, form, e),
+    });
   }
 
   /** A person whose journey began at another partner is welcomed here, then their consent is recorded. */
@@ -176,25 +165,18 @@ export class PeopleController {
         consent: consentChoices(this.runtime.consortium, actor.organisation),
         errors: e,
       });
-    if (errors.any) return rerender(errors);
     // Welcomed first: a partner records consent only for a person it knows.
-    const welcomed = formResult(
-      await api.partner('POST', `/people/${encodeURIComponent(personRef)}/arrival`, ids),
+    await submitForm(req, res, {
       fields,
-    );
-    if (!welcomed.ok) return rerender(welcomed.errors);
-    if (consent) {
-      const given = formResult(
-        await api.partner('POST', `/people/${encodeURIComponent(personRef)}/consents`, consent),
-        fields,
-      );
-      if (!given.ok) {
-        await req.flash(`${ids.name} is welcomed here, but their consent was not recorded.`);
-        return res.redirect(303, `${journeyPath(personRef)}/consents`);
-      }
-    }
-    await req.flash(`${ids.name} is welcomed here.${consent ? ' Their consent is recorded.' : ''}`);
-    res.redirect(303, journeyPath(personRef));
+      errors,
+      send: () => api.partner('POST', `/people/${encodeURIComponent(personRef)}/arrival`, ids),
+      done: () =>
+        withConsent(api, personRef, consent, {
+          done: `${ids.name} is welcomed here.`,
+          notGiven: `${ids.name} is welcomed here, but their consent was not recorded`,
+        }),
+      showErrors: rerender,
+    });
   }
 
   private renderRegister(req: PortalRequest, res: Response, actor: Actor, form: Posted, errors?: FormErrors) {

@@ -2,8 +2,9 @@ import { REFERRAL_MOVES, REFERRAL_STATUSES, ReferralStatus } from '@app/domain';
 import { Actor } from '@app/platform';
 import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { Response } from 'express';
-import { FieldMap, FormErrors, formResult, Posted, text } from '../shared/forms';
+import { FieldMap, FormErrors, Posted, text } from '../shared/forms';
 import { ForRoles, PortalRequest, SignedIn } from '../shared/http-context';
+import { submitForm } from '../shared/page-actions';
 import { Pages } from '../shared/pages';
 import { PORTAL_RUNTIME, PortalRuntime } from '../shared/portal-runtime';
 import { ok, Services, UserServices } from '../shared/services';
@@ -92,17 +93,20 @@ export class ReferralsController {
     @SignedIn() actor: Actor,
   ) {
     const personRef = refParam(ref);
-    const result = formResult(
-      await this.services.as(actor).partner('POST', '/referrals', {
-        personRef,
-        toOrganisation: text(body, 'toOrganisation'),
-        reason: text(body, 'reason'),
+    await submitForm(req, res, {
+      fields: REFER,
+      send: () =>
+        this.services.as(actor).partner('POST', '/referrals', {
+          personRef,
+          toOrganisation: text(body, 'toOrganisation'),
+          reason: text(body, 'reason'),
+        }),
+      done: () => ({
+        say: 'The referral is sent. You will see here when they answer.',
+        to: journeyPath(personRef),
       }),
-      REFER,
-    );
-    if (!result.ok) return this.renderRefer(req, res, personRef, actor, body, result.errors);
-    await req.flash('The referral is sent. You will see here when they answer.');
-    res.redirect(303, journeyPath(personRef));
+      showErrors: (e) => this.renderRefer(req, res, personRef, actor, body, e),
+    });
   }
 
   /** The partner's inbox, the worker's own (`?mine=true`) and what the partner sent (`?sent=true`). */
@@ -147,13 +151,12 @@ export class ReferralsController {
   ) {
     const referralId = idParam(id);
     const from = listName(body.from);
-    const result = formResult(
-      await this.services.as(actor).partner('POST', `/referrals/${referralId}/acceptance`, {}),
-      MOVE,
-    );
-    if (!result.ok) return this.renderReferral(req, res, actor, referralId, from, {}, result.errors);
-    await req.flash('You accepted the referral. It is in your referrals now.');
-    res.redirect(303, LISTS[from].path);
+    await submitForm(req, res, {
+      fields: MOVE,
+      send: () => this.services.as(actor).partner('POST', `/referrals/${referralId}/acceptance`, {}),
+      done: () => ({ say: 'You accepted the referral. It is in your referrals now.', to: LISTS[from].path }),
+      showErrors: (e) => this.renderReferral(req, res, actor, referralId, from, {}, e),
+    });
   }
 
   @Post('referrals/:id/status')
@@ -169,18 +172,17 @@ export class ReferralsController {
     const status = text(body, 'status');
     const errors = new FormErrors();
     if (!status) errors.add(MOVE.status, 'Select the new status');
-    const result = errors.any
-      ? { ok: false as const, errors }
-      : formResult(
-          await this.services.as(actor).partner('POST', `/referrals/${referralId}/status`, {
-            status,
-            reason: text(body, 'reason') || undefined,
-          }),
-          MOVE,
-        );
-    if (!result.ok) return this.renderReferral(req, res, actor, referralId, from, body, result.errors);
-    await req.flash(`The referral is now ${status.replaceAll('-', ' ')}.`);
-    res.redirect(303, LISTS[from].path);
+    await submitForm(req, res, {
+      fields: MOVE,
+      errors,
+      send: () =>
+        this.services.as(actor).partner('POST', `/referrals/${referralId}/status`, {
+          status,
+          reason: text(body, 'reason') || undefined,
+        }),
+      done: () => ({ say: `The referral is now ${status.replaceAll('-', ' ')}.`, to: LISTS[from].path }),
+      showErrors: (e) => this.renderReferral(req, res, actor, referralId, from, body, e),
+    });
   }
 
   /** Which moves this side may make now: the workflow's own table, so the page offers only what the service allows. */
