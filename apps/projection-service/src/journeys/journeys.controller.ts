@@ -1,28 +1,31 @@
-import { consentPermits, wellbeingChange } from '@app/domain';
+import { ConsentRecord, consentPermits, wellbeingChange } from '@app/domain';
 import { Actor, Allow, CurrentActor, forbidden, notFound, parseInput } from '@app/platform';
 import { openFor } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { In } from 'typeorm';
 import { z } from 'zod';
-import {
-  consentRecordOf,
-  consentsOf,
-  PROJECTION_RUNTIME,
-  ProjectionRuntime,
-} from '../shared/projection-runtime';
-import {
-  ConsentView,
-  JourneyEntry,
-  JourneyRead,
-  PersonRecord,
-  PersonSummary,
-  ReferralView,
-} from '../shared/read-models';
+import { consentRecordOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
+import { ConsentView, JourneyRead, PersonRecord } from '../shared/read-models';
 
 const personRefInput = z
   .string()
   .regex(/^[A-Z]{2,4}-[0-9A-HJKMNP-TV-Z]{10}$/, 'is not a consortium reference');
 const OPEN_REFERRAL = ['requested', 'accepted', 'in-progress', 'on-hold'];
+
+/** What the journey view reads, as its one query returns it (times as ISO strings). */
+interface JourneyOf {
+  records: { partner: string; personal: object | null }[];
+  consents: ConsentRecord[];
+  entries: {
+    eventId: string;
+    type: string;
+    partner: string;
+    by: string;
+    occurredAt: string;
+    details: object;
+  }[];
+  summary: { whatMatters: object | null; lifeSystem: object | null; themes: string[] } | null;
+  referrals: { referralId: string; from: string; to: string; status: string; requestedAt: string }[];
+}
 
 /**
  * The no-wrong-door view: one timeline of a person's journey across every partner they consented to share
@@ -43,52 +46,46 @@ export class JourneysController {
     const purpose = parseInput(z.string().max(200).default('support'), purposeParam, 'purpose');
     const { dataSource, keys, clock } = this.runtime;
     const now = clock.now();
-    const records = await this.recordsOf(personRef);
+    const { records, consents, entries, summary, referrals } = await this.journeyOf(personRef);
+    if (records.length === 0) throw notFound(`There is no journey for ${personRef} in this consortium`);
     const holdsRecord = records.some((r) => r.partner === actor.organisation);
-    const consented = consentPermits(
-      await consentsOf(this.runtime, personRef),
-      actor.organisation,
-      'support',
-      now,
-    );
+    const consented = consentPermits(consents, actor.organisation, 'support', now);
     if (!consented && !holdsRecord) {
       throw forbidden(
         `${personRef} has not consented to share their journey with ${actor.organisation}. ` +
           'Ask the person; their consent is recorded by a partner that already supports them.',
       );
     }
-    const entries = await dataSource
-      .getRepository(JourneyEntry)
-      .find({ where: { personRef }, order: { occurredAt: 'DESC', eventId: 'ASC' } });
     // Without consent a partner sees only its own entries; with it, the whole journey.
     const visible = consented ? entries : entries.filter((e) => e.partner === actor.organisation);
-    if (visible.some((e) => e.partner !== actor.organisation)) {
-      await dataSource.getRepository(JourneyRead).insert({
-        personRef,
-        readerOrganisation: actor.organisation,
-        readerUser: actor.userId,
-        purpose,
-        readAt: now,
-      });
-    }
+    // The read of another organisation's records is recorded before anything is shown; the key service is
+    // asked at the same time.
+    const [, erased] = await Promise.all([
+      visible.some((e) => e.partner !== actor.organisation)
+        ? dataSource.getRepository(JourneyRead).insert({
+            personRef,
+            readerOrganisation: actor.organisation,
+            readerUser: actor.userId,
+            purpose,
+            readAt: now,
+          })
+        : null,
+      keys.isErased(personRef),
+    ]);
     const registration = records.find((r) => r.personal && (consented || r.partner === actor.organisation));
-    const summary = consented ? await dataSource.getRepository(PersonSummary).findOneBy({ personRef }) : null;
-    const referrals = await dataSource
-      .getRepository(ReferralView)
-      .findBy({ personRef, status: In(OPEN_REFERRAL) });
     const measured = visible
-      .filter((e) => e.eventType === 'WellbeingMeasured')
-      .map((e) => ({ at: e.occurredAt.toISOString(), metric: (e.details as { metric: number }).metric }));
+      .filter((e) => e.type === 'WellbeingMeasured')
+      .map((e) => ({ at: e.occurredAt, metric: (e.details as { metric: number }).metric }));
     return openFor(keys, personRef, {
       personRef,
-      erased: await keys.isErased(personRef),
+      erased,
       person: registration ? { registeredBy: registration.partner, ...registration.personal } : null,
       whatMatters:
-        summary?.whatMatters ??
+        (consented ? summary?.whatMatters : null) ??
         (registration?.personal as { whatMatters?: object } | null)?.whatMatters ??
         null,
-      lifeSystem: summary?.lifeSystem ?? null,
-      themes: summary?.themes ?? [],
+      lifeSystem: (consented ? summary?.lifeSystem : null) ?? null,
+      themes: (consented ? summary?.themes : null) ?? [],
       wellbeing: measured.length
         ? {
             measurements: measured,
@@ -100,26 +97,41 @@ export class JourneysController {
         .map((r) => r.partner)
         .filter((p) => consented || p === actor.organisation)
         .sort(),
-      openReferrals: referrals
-        .filter(
-          (r) => consented || r.fromPartner === actor.organisation || r.toOrganisation === actor.organisation,
-        )
-        .map((r) => ({
-          referralId: r.referralId,
-          from: r.fromPartner,
-          to: r.toOrganisation,
-          status: r.status,
-          requestedAt: r.requestedAt,
-        })),
-      entries: visible.map((e) => ({
-        eventId: e.eventId,
-        type: e.eventType,
-        partner: e.partner,
-        by: e.actor,
-        occurredAt: e.occurredAt.toISOString(),
-        details: e.details,
-      })),
+      openReferrals: referrals.filter(
+        (r) => consented || r.from === actor.organisation || r.to === actor.organisation,
+      ),
+      entries: visible,
     });
+  }
+
+  /**
+   * Everything the journey view reads about a person, in one query: their records at each partner, consents,
+   * journey entries (newest first), summary and open referrals, each aggregated as JSON and with times as
+   * ISO strings, as the view gives them.
+   */
+  private async journeyOf(personRef: string): Promise<JourneyOf> {
+    const s = (this.runtime.dataSource.options as { schema: string }).schema;
+    const iso = (c: string) => `to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    const [row] = await this.runtime.dataSource.query(
+      `SELECT
+         (SELECT coalesce(json_agg(json_build_object('partner', r.partner, 'personal', r.personal)), '[]')
+            FROM ${s}.person_records r WHERE r.person_ref = $1) AS records,
+         (SELECT coalesce(json_agg(json_build_object('consentId', c.consent_id, 'partners', c.partners,
+                   'purposes', c.purposes, 'validFrom', ${iso('c.valid_from')},
+                   'validUntil', ${iso('c.valid_until')}, 'withdrawnAt', ${iso('c.withdrawn_at')})), '[]')
+            FROM ${s}.consents c WHERE c.person_ref = $1) AS consents,
+         (SELECT coalesce(json_agg(json_build_object('eventId', e.event_id, 'type', e.event_type,
+                   'partner', e.partner, 'by', e.actor, 'occurredAt', ${iso('e.occurred_at')}, 'details', e.details)
+                   ORDER BY e.occurred_at DESC, e.event_id), '[]')
+            FROM ${s}.journey_entries e WHERE e.person_ref = $1) AS entries,
+         (SELECT json_build_object('whatMatters', m.what_matters, 'lifeSystem', m.life_system, 'themes', m.themes)
+            FROM ${s}.person_summaries m WHERE m.person_ref = $1) AS summary,
+         (SELECT coalesce(json_agg(json_build_object('referralId', f.referral_id, 'from', f.from_partner,
+                   'to', f.to_organisation, 'status', f.status, 'requestedAt', ${iso('f.requested_at')})), '[]')
+            FROM ${s}.referrals f WHERE f.person_ref = $1 AND f.status = ANY($2)) AS referrals`,
+      [personRef, OPEN_REFERRAL],
+    );
+    return row as JourneyOf;
   }
 
   /** The person's consent history, for them to see through a worker of a partner that supports them. */

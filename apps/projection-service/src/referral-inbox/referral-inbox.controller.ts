@@ -4,8 +4,7 @@ import { Actor, Allow, badRequest, CurrentActor, notFound, parseInput } from '@a
 import { keyIdsIn, openAll } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { consentsOfMany, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
-import { ReferralView } from '../shared/read-models';
+import { PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
 
 const DAY = 24 * 60 * 60 * 1000;
 const pageInput = z
@@ -17,9 +16,26 @@ const pageInput = z
   })
   .strict();
 
+/** A referral as the page's query returns it. */
+interface PageRow {
+  referral_id: string;
+  person_ref: string;
+  from_partner: string;
+  to_organisation: string;
+  status: string;
+  assignee: string | null;
+  reason: object;
+  requested_at: Date;
+  answered_at: Date | null;
+  first_contact_at: Date | null;
+  consents: ConsentRecord[];
+  /** The name in the referrer's record of the person (sealed), if it has one. */
+  name: unknown;
+}
+
 /** A page ends at a referral; the next starts after it (newest first, ties by id). */
-const encodeBefore = (r: ReferralView) =>
-  Buffer.from(`${r.requestedAt.toISOString()}|${r.referralId}`).toString('base64url');
+const encodeBefore = (r: PageRow) =>
+  Buffer.from(`${r.requested_at.toISOString()}|${r.referral_id}`).toString('base64url');
 function decodeBefore(cursor: string): { at: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   if (!at || !id || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(id))
@@ -39,15 +55,20 @@ export class ReferralInboxController {
   @Get('inbox')
   async inbox(@CurrentActor() actor: Actor, @Query() query: unknown) {
     const page = parseInput(pageInput, query, 'query');
-    const mine = page.mine === 'true' ? 'AND r.assignee = :user' : '';
-    return this.list(`r.to_organisation = :organisation ${mine}`, page, actor);
+    return this.list(
+      (p) =>
+        `r.to_organisation = ${p(actor.organisation)}` +
+        (page.mine === 'true' ? ` AND r.assignee = ${p(actor.userId)}` : ''),
+      page,
+      actor,
+    );
   }
 
   @Allow('referral.sent')
   @Get('sent')
   async sent(@CurrentActor() actor: Actor, @Query() query: unknown) {
     const page = parseInput(pageInput.omit({ mine: true }), query, 'query');
-    return this.list('r.from_partner = :organisation', page, actor);
+    return this.list((p) => `r.from_partner = ${p(actor.organisation)}`, page, actor);
   }
 
   /** One referral, to the organisation it was made to or the partner that made it. */
@@ -56,51 +77,55 @@ export class ReferralInboxController {
   async one(@Param('referralId') id: string, @CurrentActor() actor: Actor) {
     const referralId = parseInput(z.string().uuid('is not a referral id'), id, 'referralId');
     const { referrals } = await this.list(
-      'r.referral_id = :referralId AND (r.to_organisation = :organisation OR r.from_partner = :organisation)',
+      (p) =>
+        `r.referral_id = ${p(referralId)} AND ${p(actor.organisation)} IN (r.to_organisation, r.from_partner)`,
       { limit: 1 },
       actor,
-      { referralId },
     );
     if (!referrals.length)
       throw notFound(`There is no referral ${referralId} to or from ${actor.organisation}`);
     return referrals[0];
   }
 
+  /**
+   * A page of referrals in one query, each with what presenting it needs: the person's consents and the name
+   * from the referrer's record of them. `where` names its values through `p`, which binds each as a parameter.
+   */
   private async list(
-    where: string,
+    where: (p: (value: unknown) => string) => string,
     page: { before?: string; limit: number },
     actor: Actor,
-    more: Record<string, unknown> = {},
   ) {
     const { runtime } = this;
     const before = page.before ? decodeBefore(page.before) : null;
-    const query = runtime.dataSource
-      .getRepository(ReferralView)
-      .createQueryBuilder('r')
-      .where(where, { organisation: actor.organisation, user: actor.userId, ...more })
-      .orderBy('r.requested_at', 'DESC')
-      .addOrderBy('r.referral_id', 'DESC')
-      .take(page.limit + 1);
-    if (before)
-      query.andWhere('(r.requested_at, r.referral_id) < (:at, :id)', { at: before.at, id: before.id });
-    const found = await query.getMany();
-    const rows = found.slice(0, page.limit);
-    // What the page needs, fetched once for all of it: consents, the referrers' records of the people, keys.
-    const consents = await consentsOfMany(
-      runtime,
-      rows.map((r) => r.personRef),
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const s = (runtime.dataSource.options as { schema: string }).schema;
+    const iso = (c: string) => `to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    const found: PageRow[] = await runtime.dataSource.query(
+      `WITH page AS (
+         SELECT * FROM ${s}.referrals r
+          WHERE ${where(p)}
+                ${before ? `AND (r.requested_at, r.referral_id) < (${p(before.at)}::timestamptz, ${p(before.id)}::uuid)` : ''}
+          ORDER BY r.requested_at DESC, r.referral_id DESC
+          LIMIT ${p(page.limit + 1)})
+       SELECT p.referral_id, p.person_ref, p.from_partner, p.to_organisation, p.status, p.assignee, p.reason,
+              p.requested_at, p.answered_at, p.first_contact_at,
+              (SELECT coalesce(json_agg(json_build_object('consentId', c.consent_id, 'partners', c.partners,
+                        'purposes', c.purposes, 'validFrom', ${iso('c.valid_from')},
+                        'validUntil', ${iso('c.valid_until')}, 'withdrawnAt', ${iso('c.withdrawn_at')})), '[]')
+                 FROM ${s}.consents c WHERE c.person_ref = p.person_ref) AS consents,
+              (SELECT pr.personal->'name' FROM ${s}.person_records pr
+                WHERE pr.person_ref = p.person_ref AND pr.partner = p.from_partner) AS name
+         FROM page p
+        ORDER BY p.requested_at DESC, p.referral_id DESC`,
+      params,
     );
-    const schema = (runtime.dataSource.options as { schema: string }).schema;
-    const records: { person_ref: string; partner: string; personal: object | null }[] = rows.length
-      ? await runtime.dataSource.query(
-          `SELECT r.person_ref, r.partner, r.personal FROM ${schema}.person_records r
-             JOIN unnest($1::text[], $2::text[]) AS p(person_ref, partner)
-               ON r.person_ref = p.person_ref AND r.partner = p.partner`,
-          [rows.map((r) => r.personRef), rows.map((r) => r.fromPartner)],
-        )
-      : [];
-    const named = new Map(records.map((p) => [`${p.person_ref}|${p.partner}`, p.personal]));
-    const presented = rows.map((r) => this.present(r, actor, consents.get(r.personRef) ?? [], named));
+    const rows = found.slice(0, page.limit);
+    const presented = rows.map((r) => this.present(r, actor));
     const kids = presented.flatMap((p) => (p.sealed ? [...keyIdsIn(p.sealed.value)] : []));
     const keys = await runtime.keys.findKeys(kids);
     return {
@@ -116,31 +141,26 @@ export class ReferralInboxController {
    * The person's name and the reason travel only with consent to share with the reader's organisation, and
    * never to a statutory body: what is pushed up to them is the referral, not the person.
    */
-  private present(
-    r: ReferralView,
-    actor: Actor,
-    consents: ConsentRecord[],
-    named: Map<string, object | null>,
-  ) {
+  private present(r: PageRow, actor: Actor) {
     const { runtime } = this;
     const now = runtime.clock.now();
     const statutory = isStatutoryBody(runtime.consortium, actor.organisation);
     const mayRead =
       !statutory &&
-      (r.fromPartner === actor.organisation ||
-        consentPermits(consents, actor.organisation, 'referral', now) ||
-        consentPermits(consents, actor.organisation, 'support', now));
-    const overdueAfter = r.requestedAt.getTime() + runtime.consortium.referralAnswerWithinDays * DAY;
+      (r.from_partner === actor.organisation ||
+        consentPermits(r.consents, actor.organisation, 'referral', now) ||
+        consentPermits(r.consents, actor.organisation, 'support', now));
+    const overdueAfter = r.requested_at.getTime() + runtime.consortium.referralAnswerWithinDays * DAY;
     const base = {
-      referralId: r.referralId,
-      personRef: statutory ? null : r.personRef,
-      from: r.fromPartner,
-      to: r.toOrganisation,
+      referralId: r.referral_id,
+      personRef: statutory ? null : r.person_ref,
+      from: r.from_partner,
+      to: r.to_organisation,
       status: r.status,
       assignee: r.assignee,
-      requestedAt: r.requestedAt.toISOString(),
-      answeredAt: r.answeredAt?.toISOString() ?? null,
-      firstContactAt: r.firstContactAt?.toISOString() ?? null,
+      requestedAt: r.requested_at.toISOString(),
+      answeredAt: r.answered_at?.toISOString() ?? null,
+      firstContactAt: r.first_contact_at?.toISOString() ?? null,
       overdue: r.status === 'requested' && now.getTime() > overdueAfter,
     };
     if (!mayRead)
@@ -150,7 +170,10 @@ export class ReferralInboxController {
         withheld: 'the person has not consented to share their details with you',
         sealed: null,
       };
-    const name = (named.get(`${r.personRef}|${r.fromPartner}`) as { name?: unknown } | null)?.name ?? null;
-    return { ...base, personal: null, sealed: { personRef: r.personRef, value: { name, reason: r.reason } } };
+    return {
+      ...base,
+      personal: null,
+      sealed: { personRef: r.person_ref, value: { name: r.name ?? null, reason: r.reason } },
+    };
   }
 }
