@@ -1,7 +1,14 @@
 import { Consortium } from '@app/consortium';
 import { commandProblems, PostgresEventStore } from '@app/event-store';
 import { allTopics, MessageBus } from '@app/messaging';
-import { busCheck, keyStoreCheck, observeBus, postgresCheck, ServiceObservability } from '@app/observability';
+import {
+  busCheck,
+  keyStoreCheck,
+  observeBus,
+  observeStore,
+  postgresCheck,
+  ServiceObservability,
+} from '@app/observability';
 import {
   authProviders,
   Clock,
@@ -108,7 +115,8 @@ export async function startProjectionService(o: ProjectionServiceOptions): Promi
   });
   const packs = new EvidencePacks(
     runtime,
-    evidenceStore,
+    // Packs' appends are traced and counted like a partner's (hls_appends_total).
+    observeStore(obs, evidenceStore),
     new EvidenceSigner(o.evidenceSigningKey),
     HttpPartnerLogs.asAdministrator(o.partnerUrls, o.tokenKeys, o.consortium.id),
   );
