@@ -4,7 +4,7 @@ import { MessageBus, topicFor } from '@app/messaging';
 import { configureObservability } from '@app/observability';
 import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
-import { startFaultConsortium, TcpProxy } from '../faults/kit';
+import { onOwnKafka, startFaultConsortium, TcpProxy } from '../faults/kit';
 import { eventually, harnessState, testBus } from '../harness';
 import { api, startTestConsortium, tokenFor } from '../harness/consortium';
 
@@ -338,5 +338,30 @@ describe('readiness', () => {
 
     await proxy.restore();
     await eventually(async () => ((await ready(fs)).status === 200 ? true : undefined), 'ready again');
+  });
+});
+
+describe('readiness with Kafka away', () => {
+  const { kafka, c } = onOwnKafka('readiness-kafka');
+
+  it('is 503 naming Kafka while the cluster is frozen, alive all the same, and ready again once it is back', async () => {
+    const fs = c().partners.get('fresh-start')!.url;
+    const ready = async (base: string) => {
+      const res = await fetch(`${base}/health/ready`);
+      return { status: res.status, body: (await res.json()) as Record<string, Record<string, unknown>> };
+    };
+    expect((await ready(fs)).status).toBe(200);
+    kafka().freeze();
+    try {
+      const down = await ready(fs);
+      expect(down.status).toBe(503);
+      expect(down.body.error).toHaveProperty('kafka');
+      expect(down.body.info).toMatchObject({ postgresql: { status: 'up' }, 'key-store': { status: 'up' } });
+      expect((await ready(c().projection.url)).body.error).toHaveProperty('kafka');
+      expect((await fetch(`${fs}/health/live`)).status).toBe(200);
+    } finally {
+      kafka().resume();
+    }
+    await eventually(async () => ((await ready(fs)).status === 200 ? true : undefined), 'ready again', 30000);
   });
 });
