@@ -216,9 +216,10 @@ export class CheckedTab {
     await this.page.click(`label[for="${id}"]`);
   }
 
-  /** Reloads until the page shows what the projection is still catching up with. */
+  /** Reloads until the page shows what the projection is still catching up with (for up to 30 seconds). */
   async reloadUntil(text: string): Promise<void> {
-    for (let i = 0; i < 50; i++) {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
       if ((await this.page.textContent('main'))?.includes(text)) return;
       await new Promise((r) => setTimeout(r, 200));
       await this.page.reload();

@@ -17,6 +17,7 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
   let browser: Browser;
   let packPath: string;
   let issuePath: string;
+  let cyclePath: string;
   const counter = { n: 0 };
   const tabs: CheckedTab[] = [];
   const tab = async (): Promise<CheckedTab> => {
@@ -136,6 +137,32 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     await fs.clickAndCheck('main form button[type=submit]', 'stage-recorded');
     expect(await main(fs)).toContain('The understanding of the system is recorded.');
     await fs.clickAndCheck('a:has-text("Link to another cycle")', 'link-form');
+    cyclePath = new URL(fs.page.url()).pathname.replace(/\/links$/, '');
+    await fs.signOut();
+  }, 120_000);
+
+  it('keeps every other steward page accessible: each stage of a cycle, a filtered log, a bad period, the 404', async () => {
+    const fs = await tab();
+    await fs.signIn('fresh-start-steward', PASSWORD);
+    for (const stage of [
+      'purpose',
+      'experiments',
+      'experiment-start',
+      'experiment-learning',
+      'experiment-conclusion',
+      'embedding',
+      'influencing',
+      'management',
+      'governance',
+      'closure',
+    ])
+      await fs.goto(`${cyclePath}/${stage}`, `stage-${stage}`);
+    await fs.goto('/steward/issues?level=3&owner=government&status=open', 'issue-log-filtered');
+    await fs.goto('/steward?from=someday&to=', 'place-period-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    const missing = await fs.page.goto('/steward/no-such-page');
+    expect(missing?.status()).toBe(404);
+    await fs.check('not-found-404');
     await fs.signOut();
   }, 120_000);
 

@@ -43,6 +43,16 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     await c?.stop();
   });
 
+  /** Counts the pages the tab loads from now on (a POST answered by a redirect is one). */
+  const pageLoads = (t: CheckedTab) => {
+    const counter = { count: 0, stop: () => t.page.off('load', onLoad) };
+    const onLoad = () => {
+      counter.count += 1;
+    };
+    t.page.on('load', onLoad);
+    return counter;
+  };
+
   it('has an accessibility check that does find violations (so its silence on the portal means something)', async () => {
     const page = await browser.newPage();
     await page.setContent('<html><body><img src="x.png"><input type="text"></body></html>');
@@ -109,22 +119,59 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     await sp.reloadUntil('Ailsa Brown');
     await sp.check('inbox-with-referral');
     expect(await sp.page.textContent('main')).toContain('Football on Tuesdays would help her get out');
+    // Answering a referral from the inbox is one page load: the inbox again, saying so.
+    const accepting = pageLoads(sp);
     await sp.clickAndCheck('main form button:has-text("Accept")', 'accepted');
     expect(await sp.page.textContent('main')).toContain('You accepted the referral.');
+    expect(accepting.count).toBe(1);
+    accepting.stop();
 
     await sp.goto(`/worker/people/${personRef}`, 'journey-at-spartans');
+    // A contact, recorded many times a day, takes two page loads from the journey: the form, then the journey.
+    const loads = pageLoads(sp);
     await sp.clickAndCheck('a:has-text("Record a contact")', 'contact-form-spartans');
     await sp.choose('kind', 'drop-in');
     await sp.page.fill('#duration', '20');
     await sp.page.fill('#notes', 'Came to the Tuesday session and stayed for tea');
     await sp.clickAndCheck('main form button[type=submit]', 'contact-recorded-spartans');
     expect(await sp.page.textContent('main')).toContain('The contact is recorded.');
+    expect(loads.count).toBe(2);
+    loads.stop();
     // The whole journey across partners, within her consent: Fresh Start's contact is there too.
     await sp.reloadUntil('Came to the Tuesday session');
     await sp.reloadUntil('Talked about the rent arrears');
     await sp.check('journey-across-partners', 'worker-journey.png');
     await sp.signOut();
   });
+
+  it('keeps every other worker page accessible: records, consent, reads, the referral lists and the 404', async () => {
+    const fs = await tab();
+    await fs.signIn('fresh-start-worker', PASSWORD);
+    const journey = `/worker/people/${personRef}`;
+    for (const record of ['support', 'reflections', 'outcomes'])
+      await fs.goto(`${journey}/records/${record}`, `record-${record}`);
+    await fs.clickAndCheck('main form button[type=submit]', 'outcome-errors');
+    expect(await fs.page.isVisible('.ds_error-summary')).toBe(true);
+    await fs.goto(`${journey}/what-matters`, 'what-matters');
+    await fs.goto(`${journey}/consents`, 'consents');
+    await fs.goto(`${journey}/reads`, 'reads');
+    await fs.goto('/worker/referrals?sent=true', 'referrals-sent');
+    await fs.reloadUntil('Football on Tuesdays');
+    await fs.clickAndCheck('a:has-text("Other answers")', 'referral');
+    await fs.goto('/worker/referrals?mine=true', 'referrals-mine');
+    // The same person walking in at another door: the lookup finds the journey, and asks for consent here.
+    await fs.signOut();
+    const nea = await tab();
+    await nea.signIn('north-edinburgh-arts-worker', PASSWORD);
+    await nea.page.fill('#name', 'Ailsa Brown');
+    await nea.page.fill('#date-of-birth', '14/02/1988');
+    await nea.clickAndCheck('main form button[type=submit]', 'lookup-found');
+    expect(await nea.page.textContent('h1')).toBe('A journey was found');
+    const missing = await nea.page.goto('/worker/no-such-page');
+    expect(missing?.status()).toBe(404);
+    await nea.check('not-found-404');
+    await nea.signOut();
+  }, 120_000);
 
   it('refuses a North Edinburgh Arts worker with the 403 page', async () => {
     const nea = await tab();
