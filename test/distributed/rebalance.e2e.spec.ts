@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { deadLetterTopic } from '@app/messaging';
 import { createPool } from '@app/platform';
 import { Pool } from 'pg';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
@@ -26,30 +25,43 @@ import { api, tokenFor } from '../harness/consortium';
 /**
  * Horizontal scale: the projection service as two instances of one consumer group, on the kcat mock cluster.
  * Partners record all the while; instance A starts alone, B joins (the group rebalances and the partitions are
- * shared), then A is stopped in the middle of the work (rebalanced again: B takes A's partitions, with whatever
- * A had taken but not yet committed). At the end the read models equal a clean rebuild from the partners'
- * stores, and every event was applied exactly once.
+ * shared), then A leaves in the middle of the work and B takes its partitions, with whatever A had taken but
+ * not yet committed. A leaves in two ways: a clean stop (SIGTERM, as a scale-down or rolling update does), and
+ * a stall (SIGSTOP past its session: the group gives its partitions to B while A still holds a batch, which A
+ * finishes when it wakes, after B took over). At the end the read models equal a clean rebuild from the
+ * partners' stores, and every event was applied exactly once.
  */
 (realKafka() ? describe : describe.skip)('two projection instances in one consumer group', () => {
   const databaseUrl = harnessState().databaseUrl;
-  const projectionSchema = uniqueSchema('scale_proj');
+  const LEARNING_PARTITIONS = 16; // 4 topics (one per scale) of 4 partitions
   let kafka: OwnKafka;
   let c: RunningConsortium;
   let pool: Pool;
-  let group: string;
-  let a: ChildService;
-  let b: ChildService;
+  let consortiumFile: string;
+  const running: ChildService[] = [];
   let writing = false;
 
   beforeAll(async () => {
     kafka = await OwnKafka.start();
     c = await startFaultConsortium((id) => kafka.bus(id, 'scale-partners'));
     pool = createPool(databaseUrl, 4);
-    const id = c.consortium.id;
     // The instances run the same consortium file as the partners (its id names the topics).
-    const consortiumFile = resolve(`test-artifacts/rebalance-${id}.json`);
+    consortiumFile = resolve(`test-artifacts/rebalance-${c.consortium.id}.json`);
     writeFileSync(consortiumFile, JSON.stringify(c.consortium));
-    group = `${id}.scale-out`;
+  }, 60000);
+
+  afterAll(async () => {
+    writing = false;
+    for (const s of running) await s.kill();
+    await c?.stop();
+    await pool?.end();
+    kafka?.kill();
+  }, 120000);
+
+  /** Two instances of the projection service, sharing a group and read models of their own. */
+  async function instances(tag: string) {
+    const schema = uniqueSchema(`scale_${tag}`);
+    const group = `${c.consortium.id}.scale-${tag}`;
     const env = async () => ({
       HLS_CONSORTIUM_FILE: consortiumFile,
       KAFKA_BROKERS_FILE: kafka.brokersFile,
@@ -61,155 +73,199 @@ import { api, tokenFor } from '../harness/consortium';
         .toString(),
       HLS_PARTNER_URLS: JSON.stringify(Object.fromEntries([...c.partners].map(([p, s]) => [p, s.url]))),
       DATABASE_URL: databaseUrl,
-      PROJECTION_SCHEMA: projectionSchema,
+      PROJECTION_SCHEMA: schema,
       PROJECTION_GROUP: group,
       PORT: String(await freePort()),
       // The Kafka client's joins, rebalances and errors, for a failure's message.
       KAFKA_LOG: 'info',
     });
-    a = new ChildService('projection-a', 'projection-service', await env());
-    b = new ChildService('projection-b', 'projection-service', await env());
-  }, 60000);
+    const a = new ChildService(`projection-a-${tag}`, 'projection-service', await env());
+    const b = new ChildService(`projection-b-${tag}`, 'projection-service', await env());
+    running.push(a, b);
 
-  afterAll(async () => {
-    writing = false;
-    await a?.kill();
-    await b?.kill();
-    await c?.stop();
-    await pool?.end();
-    kafka?.kill();
-  }, 120000);
-
-  const processed = async () =>
-    Number(
-      (
-        await pool
-          .query(`SELECT count(*)::int AS n FROM ${projectionSchema}.processed_events`)
-          .catch(() => null)
-      )?.rows[0].n ?? 0,
-    );
-
-  /**
-   * How many partitions an instance holds now: the last assignment it logged for the group (every instance
-   * says which partitions it holds after each rebalance). The mock cluster has no DescribeGroups to ask.
-   */
-  function held(instance: ChildService): number | null {
-    const name = `${group}.g1`.replace(/[.]/g, '\\.');
-    const said = [
-      ...instance.output.matchAll(
-        new RegExp(`consumer group ${name}: this instance holds (\\d+) partition`, 'g'),
-      ),
-    ];
-    return said.length ? Number(said[said.length - 1][1]) : null;
+    const processed = async () =>
+      Number(
+        (await pool.query(`SELECT count(*)::int AS n FROM ${schema}.processed_events`).catch(() => null))
+          ?.rows[0].n ?? 0,
+      );
+    /**
+     * How many partitions an instance holds now: the last assignment it logged for the group (each instance
+     * says which partitions it holds after every rebalance). The mock cluster has no DescribeGroups to ask.
+     */
+    const held = (instance: ChildService): number | null => {
+      const name = `${group}.g1`.replace(/[.]/g, '\\.');
+      const said = [
+        ...instance.output.matchAll(
+          new RegExp(`consumer group ${name}: this instance holds (\\d+) partition`, 'g'),
+        ),
+      ];
+      return said.length ? Number(said[said.length - 1][1]) : null;
+    };
+    const until = <T>(probe: () => Promise<T | undefined>, what: string) =>
+      eventually(probe, what, 90000).catch((e: Error) => {
+        const said = [a, b].map((x) => `${x.name}: …${x.output.slice(-3000)}`).join('\n');
+        throw new Error(`${e.message}\n${said}`);
+      });
+    /** Waits until the read models grow by more than a few events: the instances are taking work. */
+    const moving = async (what: string) => {
+      const from = await processed();
+      await until(async () => ((await processed()) > from + 20 ? true : undefined), what);
+    };
+    return { a, b, schema, group, processed, held, until, moving };
   }
 
-  /** What each instance last said of its partitions, for a failure's message. */
-  const said = () => [a, b].map((x) => `${x.name}: …${x.output.slice(-3000)}`).join('\n');
-  const until = <T>(probe: () => Promise<T | undefined>, what: string) =>
-    eventually(probe, what, 90000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${said()}`);
-    });
-
-  it('A alone, B joins, A stops mid-work: every event applied once, the read models equal a clean rebuild', async () => {
-    const started = Date.now();
-    const marks: string[] = [];
-    const mark = (what: string) => marks.push(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-    // Partners record without pause: people, consent, contacts, referrals answered across partners, learning.
+  /** Partners record without pause: people, consent, contacts, referrals answered across partners, learning. */
+  async function startWriting(tag: string) {
     writing = true;
-    let rounds = 0;
+    const counts = { rounds: 0, halfDone: 0, contacts: 0 };
     const fsUrl = c.partners.get('fresh-start')!.url;
-    const fsToken = await tokenFor(c, 'fresh-start', 'worker', 'dsw-scale');
-    const [first] = await recordWork(c, 'start', 1);
-    // A round whose referral is slow to cross (a loaded machine) is left half done: that is work too.
-    let slowRounds = 0;
+    const fsToken = await tokenFor(c, 'fresh-start', 'worker', `dsw-${tag}`);
+    const [visited] = await recordWork(c, `${tag}-start`, 1);
     const work = (async () => {
       while (writing) {
-        await recordWork(c, `r${rounds++}`, 2).catch(() => slowRounds++);
+        // A round whose referral is slow to cross (a loaded machine) is left half done: that is work too.
+        await recordWork(c, `${tag}-${counts.rounds++}`, 2).catch(() => counts.halfDone++);
         await sleep(200);
       }
     })();
-    let contacts = 0;
     const visits = (async () => {
       while (writing) {
-        const r = await api(fsUrl, 'POST', `/people/${first}/journey/contacts`, fsToken, {
+        const r = await api(fsUrl, 'POST', `/people/${visited}/journey/contacts`, fsToken, {
           kind: 'visit',
           occurredAt: hourAgo(),
           durationMinutes: 15,
-          notes: `Visit ${contacts}`,
+          notes: `Visit ${counts.contacts}`,
         });
         if (r.status !== 201) throw new Error(`contact: ${r.status} ${JSON.stringify(r.body)}`);
-        contacts++;
+        counts.contacts++;
         await sleep(50);
       }
     })();
+    return {
+      visited,
+      counts,
+      async stop() {
+        writing = false;
+        await Promise.all([work, visits]);
+      },
+    };
+  }
 
-    await a.start(120000);
-    mark('A up');
-    await eventually(async () => ((await processed()) > 20 ? true : undefined), 'A to take events', 60000);
-    await until(async () => (held(a) === 16 ? true : undefined), 'A to hold all 16 partitions');
-    const byAAlone = await processed();
-
-    await b.start(120000);
-    mark('B up');
-    // The group rebalanced: two members, each with some of the 16 learning partitions (4 topics of 4).
-    const shared = await until(async () => {
-      const m = [held(a) ?? 0, held(b) ?? 0];
-      return m.every((n) => n > 0) && m[0] + m[1] === 16 ? m : undefined;
-    }, 'the group to share the partitions between A and B');
-    mark('shared');
-    expect(shared.reduce((x, y) => x + y, 0)).toBe(16);
-    const beforeStop = await processed();
-    await eventually(
-      async () => ((await processed()) > beforeStop + 20 ? true : undefined),
-      'both to take events',
-      60000,
-    );
-
-    // A stops while the partners go on recording: B takes its partitions.
-    await a.stop();
-    mark('A stopped');
-    await until(async () => (held(b) === 16 ? true : undefined), 'B to hold all 16 partitions');
-    mark('B alone');
-    const afterStop = await processed();
-    await eventually(
-      async () => ((await processed()) > afterStop + 20 ? true : undefined),
-      'B to go on taking events',
-      60000,
-    );
-    writing = false;
-    await Promise.all([work, visits]);
-    mark('writers stopped');
-
-    // Nothing lost: B reaches every event in the stores; nothing doubled: each applied once.
-    const events = await storeEvents(pool, partnerSchemas(c));
-    await eventually(
-      async () => ((await processed()) === events.length ? true : undefined),
+  /** Nothing lost (every event in the stores applied), nothing doubled, and equal to a clean rebuild. */
+  async function expectWhole(
+    p: Awaited<ReturnType<typeof instances>>,
+    w: Awaited<ReturnType<typeof startWriting>>,
+  ) {
+    // The partners take in each other's referral moves for a moment after the writers stop: the stores settle
+    // (no new event for 3 s) before they are compared with.
+    let events = await storeEvents(pool, partnerSchemas(c));
+    for (let still = 0; still < 3; ) {
+      await sleep(1000);
+      const now = await storeEvents(pool, partnerSchemas(c));
+      still = now.length === events.length ? still + 1 : 0;
+      events = now;
+    }
+    await p.until(
+      async () => ((await p.processed()) === events.length ? true : undefined),
       `the projection to take all ${events.length} events`,
-      60000,
     );
-    mark('caught up');
     const q = async (sql: string) => (await pool.query(sql)).rows;
     const [journey] = await q(
-      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${projectionSchema}.journey_entries`,
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${p.schema}.journey_entries`,
     );
     expect(journey.n).toBe(journey.d);
-    const [{ n: contactEntries }] = await q(
-      `SELECT count(*)::int AS n FROM ${projectionSchema}.journey_entries
-        WHERE event_type = 'ContactRecorded' AND person_ref = '${first}'`,
+    const [{ n: visits }] = await q(
+      `SELECT count(*)::int AS n FROM ${p.schema}.journey_entries
+        WHERE event_type = 'ContactRecorded' AND person_ref = '${w.visited}'`,
     );
-    expect(contactEntries).toBe(contacts + 1);
-    const db = { query: q };
-    expect(await checksumOf(db, projectionSchema)).toBe(
+    expect(visits).toBe(w.counts.contacts + 1);
+    expect(await checksumOf({ query: q }, p.schema)).toBe(
       await cleanBuildChecksum(databaseUrl, c.consortium.id, partnerSchemas(c)),
     );
-    const reader = kafka.bus(c.consortium.id, 'scale-dead-letters');
+    expect((await storeEvents(pool, partnerSchemas(c))).length).toBe(events.length);
+    const reader = kafka.bus(c.consortium.id, `scale-dead-letters-${p.group}`);
     const dead = await reader.readDeadLetters().finally(() => reader.close());
-    expect(dead.filter((l) => l.groupId.startsWith(group))).toEqual([]);
-    expect(byAAlone).toBeGreaterThan(0);
+    expect(dead.filter((l) => l.groupId.startsWith(p.group))).toEqual([]);
+    return events.length;
+  }
+
+  const clock = () => {
+    const started = Date.now();
+    const marks: string[] = [];
+    return {
+      mark: (what: string) => marks.push(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`),
+      report: () => `${((Date.now() - started) / 1000).toFixed(1)} s; ${marks.join(', ')}`,
+    };
+  };
+
+  /** A alone, then B joins and the partitions are shared. */
+  async function aThenB(p: Awaited<ReturnType<typeof instances>>, mark: (what: string) => void) {
+    await p.a.start(120000);
+    mark('A up');
+    await p.moving('A to take events');
+    await p.until(async () => (p.held(p.a) === LEARNING_PARTITIONS ? true : undefined), 'A to hold all');
+    await p.b.start(120000);
+    mark('B up');
+    const shared = await p.until(async () => {
+      const m = [p.held(p.a) ?? 0, p.held(p.b) ?? 0];
+      return m.every((n) => n > 0) && m[0] + m[1] === LEARNING_PARTITIONS ? m : undefined;
+    }, 'the group to share the partitions between A and B');
+    mark(`shared ${shared.join('/')}`);
+    await p.moving('both to take events');
+  }
+
+  it('A alone, B joins, A stops cleanly mid-work: every event applied once, equal to a clean rebuild', async () => {
+    const t = clock();
+    const w = await startWriting('stop');
+    const p = await instances('stop');
+    await aThenB(p, t.mark);
+
+    await p.a.stop();
+    t.mark('A stopped');
+    await p.until(async () => (p.held(p.b) === LEARNING_PARTITIONS ? true : undefined), 'B to hold all');
+    t.mark('B alone');
+    await p.moving('B to go on taking events');
+    await w.stop();
+    t.mark('writers stopped');
+
+    const events = await expectWhole(p, w);
+    await p.b.stop();
     console.log(
-      `rebalance: ${events.length} events (${rounds} rounds of work, ${slowRounds} left half done, ${contacts} visits) in ` +
-        `${((Date.now() - started) / 1000).toFixed(1)} s; ${marks.join(', ')}; dead-letter topic ${deadLetterTopic(c.consortium.id)}`,
+      `rebalance (clean stop): ${events} events (${w.counts.rounds} rounds of work, ${w.counts.halfDone} ` +
+        `left half done, ${w.counts.contacts} visits) in ${t.report()}`,
+    );
+  }, 480000);
+
+  it('A stalls mid-work past its session, B takes over, A wakes and finishes its batch late: still once, still equal', async () => {
+    const t = clock();
+    const w = await startWriting('stall');
+    const p = await instances('stall');
+    await aThenB(p, t.mark);
+
+    // A stops dead wherever it is (in a fetch, mid-batch, or holding a transaction open) and misses its
+    // heartbeats: after the session timeout the group gives A's partitions to B.
+    p.a.freeze();
+    t.mark('A frozen');
+    await p.until(async () => (p.held(p.b) === LEARNING_PARTITIONS ? true : undefined), 'B to hold all');
+    t.mark('B alone');
+    await p.moving('B to go on taking events');
+    // A wakes: whatever batch it held is finished now, after B took the partition; then A finds it was put
+    // out of the group and joins again.
+    p.a.resume();
+    t.mark('A woken');
+    await p.until(async () => {
+      const m = [p.held(p.a) ?? 0, p.held(p.b) ?? 0];
+      return m.every((n) => n > 0) && m[0] + m[1] === LEARNING_PARTITIONS ? m : undefined;
+    }, 'A to rejoin and the partitions to be shared again');
+    t.mark('shared again');
+    await p.moving('both to take events again');
+    await w.stop();
+    t.mark('writers stopped');
+
+    const events = await expectWhole(p, w);
+    console.log(
+      `rebalance (stall): ${events} events (${w.counts.rounds} rounds of work, ${w.counts.halfDone} ` +
+        `left half done, ${w.counts.contacts} visits) in ${t.report()}`,
     );
   }, 480000);
 });

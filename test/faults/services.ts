@@ -78,6 +78,15 @@ export class ChildService {
     await exited;
   }
 
+  /** A stalled process (SIGSTOP): it keeps its connections and transactions and does nothing until resume(). */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** A crash: no shutdown hook runs, nothing is flushed. */
   async kill(): Promise<void> {
     const child = this.child;

@@ -17,6 +17,7 @@ import {
   consortiumTopics,
   ensureTopicsExist,
   logAssignment,
+  logConsumerRestart,
   TopicCheck,
   TopicSettings,
   topicSettingsFromEnv,
@@ -69,6 +70,7 @@ export class KafkaBus implements MessageBus {
   private readonly consumers = new Set<Consumer>();
   private readonly knownTopics = new Set<string>();
   readonly topicSettings: TopicSettings;
+  private closed = false;
 
   constructor(private readonly options: KafkaBusOptions) {
     const settings = { ...topicSettingsFromEnv(), ...options.topics };
@@ -187,48 +189,70 @@ export class KafkaBus implements MessageBus {
     take: (raw: RawMessage[]) => Promise<void>,
   ): Promise<Subscription> {
     await this.ensureTopics([...options.topics, deadLetterTopic(this.options.consortiumId)]);
-    const consumer = this.kafka.consumer({
-      groupId: options.groupId,
-      maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      // A cluster replaced after a loss starts without topics: a consumer that joined before the relays made
-      // them again must see them within seconds, not at the default five-minute metadata refresh.
-      metadataMaxAge: 3000,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
-    // Which partitions this instance holds after every rebalance of its group: where to look when one lags.
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
-      logAssignment(options.groupId, payload.memberAssignment),
-    );
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      // Partitions are independent (one subject stays on one), so they are taken side by side.
-      partitionsConsumedConcurrently: 4,
-      // Offsets are a hint for where to resume: consumers dedupe by event id, so committing them at most
-      // twice a second (not after every batch) loses nothing and saves a round trip per batch.
-      autoCommitInterval: 500,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-        if (batch.messages.length === 0) return;
-        await take(
-          batch.messages.map((m) => ({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key?.toString() ?? '',
-            payload: m.value?.toString() ?? '',
-          })),
-        );
-        resolveOffset(batch.messages[batch.messages.length - 1].offset);
-        await commitOffsetsIfNecessary();
-        await heartbeat();
-      },
-    });
-    this.consumers.add(consumer);
+    let stopped = false;
+    let current: Consumer | null = null;
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({
+        groupId: options.groupId,
+        maxWaitTimeInMs: this.options.maxWaitMs ?? 20,
+        sessionTimeout: 10000,
+        heartbeatInterval: 1000,
+        // A cluster replaced after a loss starts without topics: a consumer that joined before the relays made
+        // them again must see them within seconds, not at the default five-minute metadata refresh.
+        metadataMaxAge: 3000,
+        retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning ?? false });
+      // Which partitions this instance holds after every rebalance of its group: where to look when one lags.
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+        logAssignment(options.groupId, payload.memberAssignment),
+      );
+      // kafkajs restarts a consumer after a crash it deems passing; after any other (a broker answering
+      // INVALID_REQUEST in the middle of a rebalance, seen on the mock cluster) the consumer stays stopped and
+      // this subscription would take nothing more. Start a new one in its place.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart || stopped || this.closed) return;
+        this.consumers.delete(consumer);
+        logConsumerRestart(options.groupId, payload.error);
+        const again = () =>
+          setTimeout(() => {
+            if (!stopped && !this.closed) start().catch(again);
+          }, 1000);
+        again();
+      });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        // Partitions are independent (one subject stays on one), so they are taken side by side.
+        partitionsConsumedConcurrently: 4,
+        // Offsets are a hint for where to resume: consumers dedupe by event id, so committing them at most
+        // twice a second (not after every batch) loses nothing and saves a round trip per batch.
+        autoCommitInterval: 500,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+          if (batch.messages.length === 0) return;
+          await take(
+            batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key?.toString() ?? '',
+              payload: m.value?.toString() ?? '',
+            })),
+          );
+          resolveOffset(batch.messages[batch.messages.length - 1].offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        },
+      });
+      current = consumer;
+      this.consumers.add(consumer);
+    };
+    await start();
     return {
       stop: async () => {
+        stopped = true;
+        const consumer = current;
+        if (!consumer) return;
         this.consumers.delete(consumer);
         await consumer.disconnect();
       },
@@ -293,6 +317,7 @@ export class KafkaBus implements MessageBus {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
     await this.producer?.disconnect().catch(() => undefined);

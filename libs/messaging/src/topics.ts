@@ -260,3 +260,7 @@ export function describeAssignment(assignment: Record<string, number[]>): string
 export function logAssignment(groupId: string, assignment: Record<string, number[]>): void {
   log.log(`consumer group ${groupId}: this instance ${describeAssignment(assignment)}`);
 }
+
+export function logConsumerRestart(groupId: string, error: Error): void {
+  log.warn(`consumer group ${groupId}: the consumer stopped (${error.message}); starting it again in 1 s`);
+}
