@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { consortiumSchema } from '@app/consortium';
 import { consortiumTopics, topicSettingsFromEnv } from '@app/messaging';
+import { parse as parseYaml } from 'yaml';
 
 /**
  * The distributed deployment's files: docker-compose.yml (checked and resolved by docker-compose itself, with
@@ -126,6 +127,29 @@ describe('docker-compose.yml', () => {
   withCompose('is valid: docker-compose config -q exits 0 with the secrets in the environment', () => {
     const out = compose(['config', '-q'], DUMMY_SECRETS);
     expect({ status: out.status, stderr: out.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('keeps to what Compose 2 (`docker compose config`) also accepts', () => {
+    const raw = parseYaml(readFileSync(COMPOSE_FILE, 'utf8')) as Record<string, unknown> & {
+      services: Record<string, { ports?: string[]; deploy?: { replicas?: number }; container_name?: string }>;
+    };
+    // The top-level keys of the Compose specification; `version` is obsolete there (a warning), `x-` extensions.
+    const allowed = ['services', 'volumes', 'networks', 'configs', 'secrets', 'include'];
+    expect(Object.keys(raw).filter((k) => !k.startsWith('x-') && !allowed.includes(k))).toEqual([]);
+    for (const [name, s] of Object.entries(raw.services)) {
+      const replicas = s.deploy?.replicas ?? 1;
+      if (replicas === 1) continue;
+      // A replicated service has no fixed name, and a host port range with a port for every replica.
+      expect({ name, container_name: s.container_name }).toEqual({ name, container_name: undefined });
+      for (const port of s.ports ?? []) {
+        const host = /(?:^|:)(\d+)-(\d+):\d+$/.exec(port);
+        expect({ name, port, range: host ? Number(host[2]) - Number(host[1]) + 1 : 1 }).toEqual({
+          name,
+          port,
+          range: replicas,
+        });
+      }
+    }
   });
 
   withCompose('refuses to start without the secrets: they have no defaults', () => {
