@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PostgresEventStore } from '@app/event-store';
@@ -56,6 +57,18 @@ describe('hls-consortium commands', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.err).toContain("unknown command 'rebild'");
   });
+
+  it('runs as the bin entry `hls-consortium` (what npx runs)', () => {
+    const bin = JSON.parse(readFileSync('package.json', 'utf8')).bin['hls-consortium'];
+    const run = spawnSync(process.execPath, [bin, 'migrate', '--help'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Usage: hls-consortium migrate');
+    const version = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 60_000 });
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  }, 120_000);
 
   describe('migrate', () => {
     it('--status shows every schema at this version; a schema from a newer version stops services and the tool alike', async () => {

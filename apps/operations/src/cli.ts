@@ -26,6 +26,14 @@ Settings come from the same environment variables the services read, each overri
 
 Exit status: 0 done; 1 it ran and found something wrong; 2 it could not run (the message says why).`;
 
+function version(): string {
+  try {
+    return require('../../../package.json').version as string;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The command-line tool for the people who operate a consortium: `hls-consortium <command> --help`. */
 export function buildProgram(io: Io = processIo, env: NodeJS.ProcessEnv = process.env) {
   let code = 0;
@@ -33,6 +41,7 @@ export function buildProgram(io: Io = processIo, env: NodeJS.ProcessEnv = proces
     code = c;
   });
   const program = new Command('hls-consortium')
+    .version(version(), '-V, --version', 'the version of the platform this tool belongs to')
     .description(
       'Operates an HLS consortium: rebuilds, dead letters, erasure, evidence, moving stores, migrations.',
     )
