@@ -36,10 +36,16 @@ export function configureObservability(s: ObservabilitySettings): void {
 export function configureObservabilityFromEnv(env = process.env): void {
   const exporter = env.HLS_TRACE_EXPORTER;
   configureObservability({
-    logs: { level: env.HLS_LOG === 'debug' ? 'debug' : ((env.HLS_LOG_LEVEL as 'info') ?? 'info') },
+    logs: { level: env.HLS_LOG === 'debug' ? 'debug' : levelFrom(env.HLS_LOG_LEVEL) },
     traces: { exporter: exporter === 'console' || exporter === 'none' ? exporter : 'memory' },
     scrapeToken: env.HLS_METRICS_TOKEN,
   });
+}
+
+/** A level pino knows, or `info`: a mistyped setting must not stop a service from starting. */
+function levelFrom(given: string | undefined): 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+  return levels.find((l) => l === given) ?? 'info';
 }
 
 /** Requests a probe or a scraper makes: counted, never logged above debug nor traced. */
