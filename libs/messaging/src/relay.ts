@@ -46,6 +46,11 @@ export interface RelayOptions {
   /** How often to look at the log when nobody woke the relay. */
   idleMs?: number;
   /**
+   * How long a wake-up waits for more appends before the relay reads: a burst of commands goes out in one read
+   * and one publish, not one each.
+   */
+  gatherMs?: number;
+  /**
    * While there is more to publish, the checkpoint is saved at most this often (and always once the log is
    * caught up, and at stop): a crash republishes at most this much, which consumers absorb (they dedupe).
    */
@@ -62,6 +67,10 @@ export class Relay {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  private gathering: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the last batch was a whole one: then there is likely more, and the relay reads on at once. */
+  private full = false;
+  private woken = false;
   private published = 0;
   /** Where publishing has got to (confirmed by the bus); read from the table once, at the first pump. */
   private at: LogCheckpoint | null = null;
@@ -86,12 +95,21 @@ export class Relay {
 
   /** Called after an append in this process, so the event goes out without waiting for the next look. */
   wake(): void {
-    this.wakeUp?.();
+    if (!this.wakeUp) {
+      // Woken while publishing: look again soon after this batch, not at the next idle look.
+      this.woken = true;
+      return;
+    }
+    if (this.gathering) return;
+    this.gathering = setTimeout(() => {
+      this.gathering = null;
+      this.wakeUp?.();
+    }, this.options.gatherMs ?? 3);
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.wake();
+    this.wakeUp?.();
     await this.loop;
     await this.save().catch((e) => this.options.onError?.(e));
   }
@@ -115,10 +133,14 @@ export class Relay {
       return 0;
     }
     const next = checkpointOf(batch[batch.length - 1]);
-    // Read on while the bus takes this batch; a failed read is simply made again next time.
-    const following = this.store.readLog(next, size);
-    following.catch(() => undefined);
-    this.ahead = { from: next, batch: following };
+    this.full = batch.length >= size;
+    // Read on while the bus takes this batch, when it was a whole one (a part batch was the end of the log: a
+    // read now would find little or nothing). A failed read is simply made again next time.
+    if (this.full) {
+      const following = this.store.readLog(next, size);
+      following.catch(() => undefined);
+      this.ahead = { from: next, batch: following };
+    }
     try {
       await this.bus.publish(
         batch.map((e) => ({
@@ -152,8 +174,11 @@ export class Relay {
       try {
         const n = await this.pumpOnce();
         backoff = 100;
-        if (n > 0) continue;
-        await this.sleep(this.options.idleMs ?? 25);
+        // After a part batch the log was caught up: wait to be woken by an append (or the idle look).
+        if (n > 0 && this.full) continue;
+        const woken = this.woken;
+        this.woken = false;
+        await this.sleep(woken ? (this.options.gatherMs ?? 3) : (this.options.idleMs ?? 25));
       } catch (e) {
         // Broker or database away: keep the checkpoint, wait, try again. Nothing is skipped.
         this.options.onError?.(e);
@@ -169,6 +194,8 @@ export class Relay {
       const self = this;
       function done() {
         clearTimeout(timer);
+        if (self.gathering) clearTimeout(self.gathering);
+        self.gathering = null;
         self.wakeUp = null;
         resolve();
       }
