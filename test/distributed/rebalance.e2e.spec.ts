@@ -92,19 +92,19 @@ import { api, tokenFor } from '../harness/consortium';
      * How many partitions an instance holds now: the last assignment it logged for the group (each instance
      * says which partitions it holds after every rebalance). The mock cluster has no DescribeGroups to ask.
      */
+    const name = `${group}.g1`.replace(/[.]/g, '\\.');
+    const assignment = new RegExp(`consumer group ${name}: this instance holds (\\d+) partition`);
+    const said = new Map([a, b].map((x) => [x, x.watch(assignment)]));
     const held = (instance: ChildService): number | null => {
-      const name = `${group}.g1`.replace(/[.]/g, '\\.');
-      const said = [
-        ...instance.output.matchAll(
-          new RegExp(`consumer group ${name}: this instance holds (\\d+) partition`, 'g'),
-        ),
-      ];
-      return said.length ? Number(said[said.length - 1][1]) : null;
+      const last = said.get(instance)?.at(-1);
+      return last ? Number(assignment.exec(last)?.[1]) : null;
     };
     const until = <T>(probe: () => Promise<T | undefined>, what: string) =>
       eventually(probe, what, 90000).catch((e: Error) => {
-        const said = [a, b].map((x) => `${x.name}: …${x.output.slice(-3000)}`).join('\n');
-        throw new Error(`${e.message}\n${said}`);
+        const state = [a, b].map(
+          (x) => `${x.name} said ${said.get(x)?.slice(-3).join(' | ')}\n  …${x.output.slice(-1500)}`,
+        );
+        throw new Error(`${e.message}\n${state.join('\n')}`);
       });
     /** Waits until the read models grow by more than a few events: the instances are taking work. */
     const moving = async (what: string) => {

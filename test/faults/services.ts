@@ -10,6 +10,8 @@ const ROOT = resolve(__dirname, '../..');
 export class ChildService {
   private child: ChildProcess | null = null;
   private log = '';
+  private partial = '';
+  private readonly watches: { pattern: RegExp; lines: string[] }[] = [];
   starts = 0;
 
   constructor(
@@ -17,6 +19,19 @@ export class ChildService {
     private readonly app: 'partner-service' | 'projection-service',
     private readonly env: Record<string, string>,
   ) {}
+
+  /** Every line the service prints from now on that matches, kept however much else it prints. */
+  watch(pattern: RegExp): string[] {
+    const lines: string[] = [];
+    this.watches.push({ pattern, lines });
+    return lines;
+  }
+
+  private keepWatched(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) for (const w of this.watches) if (w.pattern.test(line)) w.lines.push(line);
+  }
 
   /** What the service printed lately (its last 20,000 characters). */
   get output(): string {
@@ -53,6 +68,7 @@ export class ChildService {
       );
       const take = (chunk: Buffer) => {
         this.log = (this.log + chunk.toString()).slice(-20000);
+        this.keepWatched(chunk.toString());
         if (/ is up at /.test(chunk.toString())) {
           clearTimeout(timer);
           done();
