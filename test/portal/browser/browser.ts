@@ -253,6 +253,52 @@ export function overflow(page: Page): Promise<string[]> {
   })()`);
 }
 
+/**
+ * Walks the page with the Tab key alone (WCAG 2.1.1 Keyboard, 2.4.7 Focus Visible): what can be used but is never
+ * reached by Tab, and what is reached without a visible focus indicator (an outline, a box shadow, or the design
+ * system's yellow focus background). [] when every control is reached and each shows its focus.
+ */
+export async function keyboardProblems(page: Page): Promise<string[]> {
+  await page.evaluate(`document.activeElement?.blur(); window.scrollTo(0, 0)`);
+  const problems = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    await page.keyboard.press('Tab');
+    const step: { done: boolean; problem: string | null } = await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body || el.hasAttribute('data-kb-first')) return { done: true, problem: null };
+      // A date and time field takes several Tabs (day, month, year, time) within the one element.
+      if (el.hasAttribute('data-kb')) return { done: false, problem: null };
+      if (!document.querySelector('[data-kb]')) el.setAttribute('data-kb-first', '');
+      el.setAttribute('data-kb', '');
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || el.getAttribute('value') || '').trim().slice(0, 30) + '"';
+      const s = getComputedStyle(el);
+      const shown = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'
+        || s.backgroundColor === 'rgb(253, 213, 34)';
+      return { done: false, problem: shown ? null : 'no visible focus on ' + name };
+    })()`);
+    if (step.done) break;
+    if (step.problem) problems.add(step.problem);
+  }
+  const missed: string[] = await page.evaluate(`(() => {
+    const radioGroups = new Set();
+    return [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, [tabindex="0"]')]
+      .filter((el) => el.getClientRects().length > 0 && !el.disabled)
+      .filter((el) => {
+        // One stop per group of radios, as browsers tab them.
+        if (el.type !== 'radio') return true;
+        if (radioGroups.has(el.name)) return false;
+        radioGroups.add(el.name);
+        return !document.querySelector('input[type=radio][name="' + el.name + '"][data-kb]');
+      })
+      .filter((el) => !el.hasAttribute('data-kb'))
+      .map((el) => 'never reached by Tab: ' + el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || '').trim().slice(0, 30) + '"');
+  })()`);
+  await page.evaluate(
+    `document.querySelectorAll('[data-kb]').forEach((el) => el.removeAttribute('data-kb'))`,
+  );
+  return [...problems, ...missed];
+}
+
 /** One line: how many pages were checked, and what the checks cost (printed after a suite). */
 export function checkSummary(suite: string, tabs: CheckedTab[]): string {
   const pages = tabs.flatMap((t) => t.visited);

@@ -7,6 +7,7 @@ import {
   checkSummary,
   describeInBrowser,
   describeViolations,
+  keyboardProblems,
   launchChromium,
   overflow,
 } from './browser';
@@ -127,6 +128,8 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
     accepting.stop();
 
     await sp.goto(`/worker/people/${personRef}`, 'journey-at-spartans');
+    // Spartans holds her record once the projection has the acceptance.
+    await sp.reloadUntil('Record a contact');
     // A contact, recorded many times a day, takes two page loads from the journey: the form, then the journey.
     const loads = pageLoads(sp);
     await sp.clickAndCheck('a:has-text("Record a contact")', 'contact-form-spartans');
@@ -217,6 +220,50 @@ describeInBrowser('portal in a browser: the workers’ journey', () => {
   // WCAG 1.4.10 Reflow: no sideways scrolling at 320 or 1280 CSS px. Every page a suite checks is also measured
   // at 320 px (CheckedTab.check); this walks the worker's main pages at both widths in fresh tabs, the journey
   // of a person with an open referral among them (its table once widened the whole page).
+  it('reaches every control of the worker’s main pages by Tab, each showing where the focus is', async () => {
+    const kb = await tab();
+    await kb.signIn('spartans-worker', PASSWORD);
+    const found: string[] = [];
+    for (const path of [
+      '/worker',
+      '/worker/people/new',
+      '/worker/referrals',
+      `/worker/people/${personRef}`,
+      `/worker/people/${personRef}/records/contacts`,
+      `/worker/people/${personRef}/consents`,
+    ]) {
+      await kb.page.goto(path);
+      for (const p of await keyboardProblems(kb.page)) found.push(`${path}: ${p}`);
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('records a contact by keyboard alone', async () => {
+    const kb = await tab();
+    await kb.signIn('spartans-worker', PASSWORD);
+    await kb.page.goto(`/worker/people/${personRef}`);
+    const focused = (): Promise<string> =>
+      kb.page.evaluate(`(document.activeElement?.id || document.activeElement?.textContent || '').trim()`);
+    const tabTo = async (what: string) => {
+      for (let i = 0; i < 60 && (await focused()) !== what; i++) await kb.page.keyboard.press('Tab');
+      expect(await focused()).toBe(what);
+    };
+    await tabTo('Record a contact');
+    await Promise.all([kb.page.waitForNavigation(), kb.page.keyboard.press('Enter')]);
+    await tabTo('kind-1');
+    // Arrow keys move through a group of radios and choose as they go.
+    await kb.page.keyboard.press('ArrowDown');
+    await kb.page.keyboard.press('ArrowUp');
+    await tabTo('duration');
+    await kb.page.keyboard.type('15');
+    await tabTo('notes');
+    await kb.page.keyboard.type('Phoned about Tuesday');
+    await tabTo('Save');
+    await Promise.all([kb.page.waitForNavigation(), kb.page.keyboard.press('Enter')]);
+    await kb.check('keyboard-contact-recorded');
+    expect(await kb.page.textContent('main')).toContain('The contact is recorded.');
+  });
+
   it('fits the page to the screen, from 320 to 1280 CSS pixels wide, with no sideways scrolling', async () => {
     const found: string[] = [];
     for (const width of [320, 1280]) {
