@@ -89,10 +89,7 @@ export async function openReadModels(databaseUrl: string, schema: string): Promi
     schema,
     entities: READ_MODELS,
     synchronize: false,
-    // A batch's transaction never waits on anything but its own statements. An instance that stalls inside one
-    // (a long pause, a frozen node) would hold the rows it inserted, and the instance that took its partitions
-    // would wait on them for as long as the stall lasts: PostgreSQL ends such a transaction after 30 s idle.
-    extra: { max: 10, idle_in_transaction_session_timeout: 30_000 },
+    extra: { max: 10 },
   });
   return dataSource.initialize();
 }
