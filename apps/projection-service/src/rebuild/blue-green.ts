@@ -3,6 +3,7 @@ import { Delivery, toCloudEvent, topicFor } from '@app/messaging';
 import { checkSchemaName, createPool, migrate, sharesOneSession } from '@app/platform';
 import { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
+import { activityFromJourney } from '../place/place-activity';
 import { project } from '../shared/projector';
 import { DERIVED_TABLES, PROJECTION_MIGRATIONS, READ_MODELS } from '../shared/read-models';
 
@@ -135,11 +136,18 @@ async function checkLiveSchema(pool: Pool, schema: string): Promise<void> {
     );
 }
 
+/** Tables the load only ever adds rows to, one per event: their primary keys are made after it, as the indexes. */
+const LOADED_ONCE = ['processed_events', 'journey_entries', 'learning_records'];
+
 /**
  * Builds one generation of the read models in its own schema, fast: the tables without their secondary indexes
  * while the bulk is loaded (no index upkeep per row), large batches, commits that do not wait for the disk; then
- * the indexes made once over the loaded rows. (Unlogged tables were tried as well: logging them again at the end
- * rewrites every table into the write-ahead log, which cost more than it saved; bench/log.bench.ts measures.)
+ * the indexes made once over the loaded rows. The load reads each partner's log once from its start, so every
+ * event is new to the generation: it is marked processed without a look for redeliveries, and the tables written
+ * once per event are loaded without their primary keys too. The place's activity is summed from the journey
+ * entries once they are in, rather than added to batch by batch. (Unlogged tables were tried as well: logging
+ * them again at the end rewrites every table into the write-ahead log, which cost more than it saved;
+ * bench/log.bench.ts measures.)
  */
 export class GenerationBuilder {
   applied = 0;
@@ -148,6 +156,8 @@ export class GenerationBuilder {
   readonly batchSize: number;
   private readonly at = new Map<string, LogCheckpoint>();
   private indexes: string[] = [];
+  /** Between prepareForLoad and finishLoad: the bulk, read once from the start of every log. */
+  private loading = false;
 
   private constructor(
     private readonly o: Pick<RebuildOptions, 'consortiumId' | 'sources' | 'onProgress' | 'databaseUrl'> & {
@@ -196,16 +206,41 @@ export class GenerationBuilder {
                            WHERE n.nspname = $1 AND c.conname = i.indexname)`,
       [this.schema, DERIVED_TABLES],
     );
-    this.indexes = rows.map((r) => r.def);
+    const { rows: keys } = await this.pool.query<{ table: string; name: string; def: string }>(
+      `SELECT t.relname AS table, c.conname AS name, pg_get_constraintdef(c.oid) AS def
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = $1 AND t.relname = ANY($2) AND c.contype = 'p'`,
+      [this.schema, LOADED_ONCE],
+    );
+    // Primary keys first: a unique index over millions of rows is the longest to make, and checks the load.
+    this.indexes = [
+      ...keys.map((k) => `ALTER TABLE ${this.schema}.${k.table} ADD CONSTRAINT ${k.name} ${k.def}`),
+      ...rows.map((r) => r.def),
+    ];
     for (const { name } of rows) await this.pool.query(`DROP INDEX ${this.schema}.${name}`);
+    for (const k of keys)
+      await this.pool.query(`ALTER TABLE ${this.schema}.${k.table} DROP CONSTRAINT ${k.name}`);
+    this.loading = true;
   }
 
   /** The indexes made once over the loaded rows, and the planner told what the tables now hold. */
   async finishLoad(): Promise<void> {
     await this.report('indexes');
+    if (this.loading) await this.pool.query(activityFromJourney(this.schema));
+    this.loading = false;
     for (const def of this.indexes) await this.pool.query(def);
     this.indexes = [];
-    await this.pool.query(`ANALYZE ${DERIVED_TABLES.map((t) => `${this.schema}.${t}`).join(', ')}`);
+    // Not the jsonb columns: the views reach into them by expressions, which their statistics do not help to
+    // plan, and they are most of the time ANALYZE takes.
+    const { rows: columns } = await this.pool.query<{ table: string; names: string[] }>(
+      `SELECT table_name AS table, array_agg(column_name::text ORDER BY ordinal_position) AS names
+         FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = ANY($2) AND data_type <> 'jsonb' GROUP BY 1`,
+      [this.schema, DERIVED_TABLES],
+    );
+    await this.pool.query(
+      `ANALYZE ${columns.map((t) => `${this.schema}.${t.table} (${t.names.join(', ')})`).join(', ')}`,
+    );
   }
 
   /** Applies everything each partner's log holds beyond where this generation has got; answers how many. */
@@ -239,7 +274,8 @@ export class GenerationBuilder {
       key: e.metadata.subject,
       event: toCloudEvent(this.o.consortiumId, e),
     }));
-    for (const r of await project(this.dataSource, deliveries))
+    const options = this.loading ? { allNew: true, activityLater: true } : {};
+    for (const r of await project(this.dataSource, deliveries, options))
       this.rejected.push({
         eventId: r.delivery.event.id,
         partner: r.delivery.event.partner,

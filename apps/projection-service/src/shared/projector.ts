@@ -10,7 +10,7 @@ import { CloudEvent, Delivery, parseCloudEventType, Rejection } from '@app/messa
 import { isConnectionFault } from '@app/platform';
 import { DataSource, EntityManager } from 'typeorm';
 import { countIntoBlocks } from '../evidence/provenance';
-import { applyLearning } from '../learning/learning-projector';
+import { LearningWrites } from '../learning/learning-projector';
 import { activityOf, addActivity } from '../place/place-activity';
 import { SourcePosition } from './read-models';
 
@@ -19,7 +19,25 @@ import { SourcePosition } from './read-models';
  * either all of the batch or none of it. Each event is applied once: its id goes into processed_events first.
  * An event type or schema version this code does not know is rejected (to the dead-letter topic), never skipped.
  */
-export async function project(dataSource: DataSource, batch: Delivery[]): Promise<Rejection[]> {
+export interface ProjectOptions {
+  /**
+   * The caller vouches that no event of the batch has been applied to these read models before, nor comes twice
+   * in it (a rebuild reading each partner's log once into a new generation): they are marked processed without
+   * looking for redeliveries, which lets processed_events be loaded without its unique index.
+   */
+  allNew?: boolean;
+  /**
+   * The place's activity is left for the caller to sum from the journey entries once they are all in
+   * (`activityFromJourney`), as a rebuild's load does.
+   */
+  activityLater?: boolean;
+}
+
+export async function project(
+  dataSource: DataSource,
+  batch: Delivery[],
+  options: ProjectOptions = {},
+): Promise<Rejection[]> {
   const rejections: Rejection[] = [];
   const known: Known[] = [];
   for (const delivery of batch) {
@@ -31,12 +49,12 @@ export async function project(dataSource: DataSource, batch: Delivery[]): Promis
   }
   if (known.length === 0) return rejections;
   try {
-    await dataSource.transaction((em) => applyBatch(em, known, null));
+    await dataSource.transaction((em) => applyBatch(em, known, null, options));
   } catch (e) {
     if (isFault(e)) throw e; // the database is away: the whole batch comes again later
     // Some event in the batch cannot be applied (its data is not what its type promises). Apply the batch
     // again one event at a time, each behind a savepoint, and send the ones that fail to the dead letters.
-    await dataSource.transaction((em) => applyBatch(em, known, rejections));
+    await dataSource.transaction((em) => applyBatch(em, known, rejections, options));
   }
   return rejections;
 }
@@ -49,13 +67,18 @@ interface Known {
 const isFault = (e: unknown) =>
   isConnectionFault(e) || isConnectionFault((e as { driverError?: unknown })?.driverError);
 
-async function applyBatch(em: EntityManager, known: Known[], rejections: Rejection[] | null): Promise<void> {
+async function applyBatch(
+  em: EntityManager,
+  known: Known[],
+  rejections: Rejection[] | null,
+  { allNew, activityLater }: ProjectOptions,
+): Promise<void> {
   const schema = schemaOf(em);
   // One statement marks the whole batch as processed and says which events are new (not redeliveries).
   const fresh: { event_id: string }[] = await em.query(
     `INSERT INTO ${schema}.processed_events (event_id, partner, position, hash)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])
-     ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+     ${allNew ? '' : 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id'}`,
     [
       known.map((k) => k.delivery.event.id),
       known.map((k) => k.delivery.event.partner),
@@ -64,8 +87,8 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
     ],
   );
   // New to the read models, and once only even if the broker delivered it twice in this batch.
-  const isNew = new Set(fresh.map((r) => r.event_id));
-  const applied = known.filter((k) => isNew.delete(k.delivery.event.id));
+  const isNew = new Set(allNew ? [] : fresh.map((r) => r.event_id));
+  const applied = allNew ? known : known.filter((k) => isNew.delete(k.delivery.event.id));
   const writes = new Writes(em, schema);
   for (const { delivery, event } of applied) {
     if (!rejections) {
@@ -98,8 +121,12 @@ async function applyBatch(em: EntityManager, known: Known[], rejections: Rejecti
       [...rejected],
     ]);
   }
-  const activity = taken.map((k) => activityOf(k.delivery.event.partner, k.event)).filter((a) => a !== null);
-  await addActivity(em, schema, activity);
+  if (!activityLater) {
+    const activity = taken
+      .map((k) => activityOf(k.delivery.event.partner, k.event))
+      .filter((a) => a !== null);
+    await addActivity(em, schema, activity);
+  }
   await countIntoBlocks(
     em,
     schema,
@@ -147,11 +174,15 @@ class Writes {
   private referralMoves: Row[] = [];
   private withdrawals: Row[] = [];
   private contacts: Row[] = [];
+  /** Learning's tables are its own: nothing gathered here bears on them, so nothing need go first. */
+  readonly learning: LearningWrites;
 
   constructor(
     readonly em: EntityManager,
     readonly schema: string,
-  ) {}
+  ) {
+    this.learning = new LearningWrites(em, schema);
+  }
 
   entry(ce: CloudEvent, personRef: string, occurredAt: string, details: object) {
     this.journey.push({
@@ -206,6 +237,7 @@ class Writes {
     this.referralMoves = [];
     this.withdrawals = [];
     this.contacts = [];
+    this.learning.discard();
   }
 
   async flush(): Promise<void> {
@@ -300,6 +332,7 @@ class Writes {
         WHERE r.referral_id = c.referral_id`,
       this.contacts,
     );
+    await this.learning.flush();
     this.discard();
   }
 }
@@ -352,8 +385,7 @@ async function apply(w: Writes, ce: CloudEvent, event: PlatformEvent): Promise<v
     case 'IssueReopened':
     case 'IssueAskMade':
     case 'IssueAskAnswered':
-      // Learning's tables are its own: nothing gathered here bears on them, so nothing need go first.
-      return applyLearning(w.em, w.schema, ce, event);
+      return w.learning.apply(ce, event);
     default:
       return unreachable(event);
   }
