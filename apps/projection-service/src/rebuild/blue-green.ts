@@ -155,7 +155,8 @@ export class GenerationBuilder {
   readonly rejected: RebuildResult['rejected'] = [];
   readonly batchSize: number;
   private readonly at = new Map<string, LogCheckpoint>();
-  private indexes: string[] = [];
+  /** Per table, what prepareForLoad took away: its primary key and indexes to make again. */
+  private readonly indexes = new Map<string, string[]>();
   /** Between prepareForLoad and finishLoad: the bulk, read once from the start of every log. */
   private loading = false;
 
@@ -199,8 +200,8 @@ export class GenerationBuilder {
 
   /** The derived tables without their secondary indexes; the definitions kept to make them later. */
   async prepareForLoad(): Promise<void> {
-    const { rows } = await this.pool.query<{ name: string; def: string }>(
-      `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i
+    const { rows } = await this.pool.query<{ table: string; name: string; def: string }>(
+      `SELECT i.tablename AS table, i.indexname AS name, i.indexdef AS def FROM pg_indexes i
         WHERE i.schemaname = $1 AND i.tablename = ANY($2)
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
                            WHERE n.nspname = $1 AND c.conname = i.indexname)`,
@@ -212,24 +213,25 @@ export class GenerationBuilder {
         WHERE n.nspname = $1 AND t.relname = ANY($2) AND c.contype = 'p'`,
       [this.schema, LOADED_ONCE],
     );
-    // Primary keys first: a unique index over millions of rows is the longest to make, and checks the load.
-    this.indexes = [
-      ...keys.map((k) => `ALTER TABLE ${this.schema}.${k.table} ADD CONSTRAINT ${k.name} ${k.def}`),
-      ...rows.map((r) => r.def),
-    ];
+    this.indexes.clear();
+    const later = (table: string, def: string) =>
+      this.indexes.set(table, [...(this.indexes.get(table) ?? []), def]);
+    // Primary keys first: they check the load.
+    for (const k of keys)
+      later(k.table, `ALTER TABLE ${this.schema}.${k.table} ADD CONSTRAINT ${k.name} ${k.def}`);
+    for (const r of rows) later(r.table, r.def);
     for (const { name } of rows) await this.pool.query(`DROP INDEX ${this.schema}.${name}`);
     for (const k of keys)
       await this.pool.query(`ALTER TABLE ${this.schema}.${k.table} DROP CONSTRAINT ${k.name}`);
     this.loading = true;
   }
 
-  /** The indexes made once over the loaded rows, and the planner told what the tables now hold. */
+  /**
+   * The indexes made once over the loaded rows, and the planner told what the tables now hold: table by table,
+   * two tables at a time (each table's work in order; the database does it while this process would only wait).
+   */
   async finishLoad(): Promise<void> {
     await this.report('indexes');
-    if (this.loading) await this.pool.query(activityFromJourney(this.schema));
-    this.loading = false;
-    for (const def of this.indexes) await this.pool.query(def);
-    this.indexes = [];
     // Not the jsonb columns: the views reach into them by expressions, which their statistics do not help to
     // plan, and they are most of the time ANALYZE takes.
     const { rows: columns } = await this.pool.query<{ table: string; names: string[] }>(
@@ -238,9 +240,34 @@ export class GenerationBuilder {
         WHERE table_schema = $1 AND table_name = ANY($2) AND data_type <> 'jsonb' GROUP BY 1`,
       [this.schema, DERIVED_TABLES],
     );
-    await this.pool.query(
-      `ANALYZE ${columns.map((t) => `${this.schema}.${t.table} (${t.names.join(', ')})`).join(', ')}`,
+    const analyse = new Map(
+      columns.map((t) => [t.table, `ANALYZE ${this.schema}.${t.table} (${t.names.join(', ')})`]),
     );
+    const work = (table: string) => [
+      ...(this.indexes.get(table) ?? []),
+      ...(analyse.has(table) ? [analyse.get(table) as string] : []),
+    ];
+    // The place's activity is summed from the journey entries before their key is made (which locks them).
+    const journey = this.loading
+      ? [activityFromJourney(this.schema), analyse.get('place_activity') as string]
+      : [];
+    // The largest first, so that the two lanes end near together.
+    const queue: string[][] = [
+      [...journey, ...work('journey_entries')],
+      work('processed_events'),
+      ...DERIVED_TABLES.filter(
+        (t) =>
+          !['journey_entries', 'processed_events', ...(this.loading ? ['place_activity'] : [])].includes(t),
+      ).map(work),
+    ];
+    const lane = async () => {
+      for (let job = queue.shift(); job; job = queue.shift())
+        for (const sql of job) await this.pool.query(sql);
+    };
+    // The embedded database serves one session: there the work goes one statement after another.
+    await Promise.all(sharesOneSession(this.pool) ? [lane()] : [lane(), lane()]);
+    this.indexes.clear();
+    this.loading = false;
   }
 
   /** Applies everything each partner's log holds beyond where this generation has got; answers how many. */
