@@ -7,6 +7,12 @@ export interface DependencyCheck {
   /** How /health/ready names it: `postgresql`, `kafka`, `key-store`. */
   name: string;
   check(): Promise<void>;
+  /**
+   * False for a dependency the service keeps serving without (Kafka: a partner records into its own store and
+   * its relay catches up; the projection serves what it has). Its state is reported, but never makes the
+   * service unready, so an orchestrator does not take every service out of rotation during a broker outage.
+   */
+  gatesReadiness?: boolean;
 }
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -21,7 +27,7 @@ export function postgresCheck(
 
 /** Kafka: the cluster describes itself to an admin client. The in-process bus has nothing to ask: always up. */
 export function busCheck(bus: { ping?(): Promise<void> }): DependencyCheck {
-  return { name: 'kafka', check: async () => bus.ping?.() };
+  return { name: 'kafka', check: async () => bus.ping?.(), gatesReadiness: false };
 }
 
 /** The consortium key service: a look-up that touches its tables (no person has this reference). */
@@ -40,8 +46,17 @@ export class TerminusReadiness implements Readiness {
   ) {}
 
   async ready(): Promise<{ status: 200 | 503; body: object }> {
+    const gating = this.checks.filter((c) => c.gatesReadiness !== false);
+    const reported = this.checks.filter((c) => c.gatesReadiness === false);
+    const [gated, degraded] = await Promise.all([this.gated(gating), this.report(reported)]);
+    if (Object.keys(degraded).length > 0) this.onDown(Object.keys(degraded));
+    const body = { ...gated.body, ...(Object.keys(degraded).length > 0 ? { degraded } : {}) };
+    return { status: gated.status, body };
+  }
+
+  private async gated(checks: DependencyCheck[]): Promise<{ status: 200 | 503; body: object }> {
     try {
-      const body = await this.health.check(this.checks.map((c) => () => this.indicate(c)));
+      const body = await this.health.check(checks.map((c) => () => this.indicate(c)));
       return { status: 200, body };
     } catch (e) {
       if (!(e instanceof ServiceUnavailableException)) throw e;
@@ -49,6 +64,23 @@ export class TerminusReadiness implements Readiness {
       this.onDown(Object.keys(body.error ?? {}));
       return { status: 503, body };
     }
+  }
+
+  /** Checks that do not gate readiness: those down, each with its message (`degraded` in the body). */
+  private async report(
+    checks: DependencyCheck[],
+  ): Promise<Record<string, { status: 'down'; message: string }>> {
+    const results = await Promise.all(
+      checks.map(async (c) => {
+        try {
+          await withTimeout(c.check(), CHECK_TIMEOUT_MS);
+          return null;
+        } catch (e) {
+          return [c.name, { status: 'down' as const, message: (e as Error)?.message || String(e) }] as const;
+        }
+      }),
+    );
+    return Object.fromEntries(results.filter((r) => r !== null));
   }
 
   private async indicate(c: DependencyCheck): Promise<HealthIndicatorResult> {
