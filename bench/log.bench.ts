@@ -188,8 +188,9 @@ export async function relayFigures(
  * A projection rebuild from the beginning, as `hls-consortium rebuild` builds the new generation: the projector
  * (the same function the projection service's consumer calls) applying every store's log from its first event as
  * CloudEvents exactly as they come off Kafka, into a fresh schema whose tables are without their secondary indexes
- * during the load, in batches of 5,000 with the next page read meanwhile and commits that do not wait for the
- * disk; the time includes making the indexes at the end. Kafka itself is left out: the kcat mock cluster
+ * (and, for the tables written once per event, their primary keys) during the load, in batches of 5,000 with the
+ * next page read meanwhile and commits that do not wait for the disk; the time includes what the load leaves to
+ * its end: the place's activity summed from the journey entries, the keys, the indexes and the statistics. Kafka itself is left out: the kcat mock cluster
  * keeps only the newest ~5 MB of each partition, so a place cannot be replayed from it from the beginning (and
  * the rebuild reads the partners' stores, the record). The projector into live-shaped tables in batches of
  * the relay's size (the rebuild before the blue-green one) is measured beside it.
