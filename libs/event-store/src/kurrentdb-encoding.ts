@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './event-hash';
 import {
   ExpectedVersion,
   LogCheckpoint,
@@ -84,63 +85,13 @@ export function isAfter(e: Pick<RecordedEvent, 'transactionId' | 'position'>, af
 }
 
 /**
- * The text PostgreSQL gives `jsonb` (`jsonb::text`): object keys ordered by length and then bytewise, `", "` and
- * `": "` between items, numbers in plain decimal notation, strings escaped as JSON.stringify does. The PostgreSQL
- * adapter hashes exactly this text, so the same event hashes the same on either adapter.
+ * The text PostgreSQL gives `jsonb` (`jsonb::text`), written by the same function the PostgreSQL adapter hashes
+ * with (`canonicalJson`), so the same event hashes the same on either adapter.
  */
 export function jsonbText(value: unknown): string {
-  return jsonbOf(JSON.parse(JSON.stringify(value) ?? 'null'));
-}
-
-function jsonbOf(v: unknown): string {
-  if (v === null) return 'null';
-  switch (typeof v) {
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'number':
-      return plainDecimal(v);
-    case 'string':
-      return JSON.stringify(v);
-    case 'object': {
-      if (Array.isArray(v)) return `[${v.map(jsonbOf).join(', ')}]`;
-      const keys = Object.keys(v as object).sort(jsonbKeyOrder);
-      return `{${keys.map((k) => `${JSON.stringify(k)}: ${jsonbOf((v as Record<string, unknown>)[k])}`).join(', ')}}`;
-    }
-    default:
-      throw new Error(`Cannot hash a ${typeof v} as JSON`);
-  }
-}
-
-function jsonbKeyOrder(a: string, b: string): number {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length - y.length || Buffer.compare(x, y);
-}
-
-/** A JSON number as PostgreSQL's numeric prints it: the shortest digits JavaScript gives, without an exponent. */
-export function plainDecimal(n: number): string {
-  if (!Number.isFinite(n)) throw new Error('JSON has no infinite numbers');
-  const text = String(n === 0 ? 0 : n); // -0 is 0 in JSON
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(text);
-  if (!m) throw new Error(`Unexpected number text ${text}`);
-  const [, sign, whole, fraction = '', exp = '0'] = m;
-  const digits = whole + fraction;
-  const point = whole.length + Number(exp); // where the decimal point falls in `digits`
-  let intPart: string;
-  let fracPart: string;
-  if (point <= 0) {
-    intPart = '0';
-    fracPart = '0'.repeat(-point) + digits;
-  } else if (point >= digits.length) {
-    intPart = digits + '0'.repeat(point - digits.length);
-    fracPart = '';
-  } else {
-    intPart = digits.slice(0, point);
-    fracPart = digits.slice(point);
-  }
-  intPart = intPart.replace(/^0+(?=\d)/, '');
-  fracPart = fracPart.replace(/0+$/, '');
-  return `${sign}${intPart}${fracPart ? `.${fracPart}` : ''}`;
+  const text = canonicalJson(value);
+  if (text === undefined) throw new Error(`Cannot hash ${typeof value} as JSON`);
+  return text;
 }
 
 /**
