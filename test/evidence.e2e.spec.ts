@@ -1,37 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { isRecoverable, PublishedTable, recoverAcrossPacks } from '@app/domain';
 import { RunningConsortium } from '../apps/consortium/src/consortium-runner';
 import { verifyPackCommand } from '../scripts/verify-pack';
 import { api, settled, startTestConsortium, tokenFor } from './harness/consortium';
+import { receiver } from './harness/evidence';
 import { eventually } from './harness/index';
 
 type Body = Record<string, unknown>;
 type Table = PublishedTable & { id: string };
-
-/** A receiver for a statutory body's webhook: answers as told, keeps what it was sent. */
-async function receiver(answers: number[]) {
-  const received: { headers: IncomingMessage['headers']; body: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => {
-      body += d;
-    });
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.statusCode = answers.length > 1 ? (answers.shift() as number) : answers[0];
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    answers,
-    close: () => new Promise((r) => server.close(r)),
-  };
-}
 
 /**
  * Evidence that travels up: a steward composes a pack for a statutory body from the place's read models, the

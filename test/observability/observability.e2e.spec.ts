@@ -7,6 +7,7 @@ import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { onOwnKafka, startFaultConsortium, TcpProxy } from '../faults/kit';
 import { eventually, harnessState, testBus } from '../harness';
 import { api, startTestConsortium, tokenFor } from '../harness/consortium';
+import { metric, scrape } from './metrics-page';
 
 /**
  * One referral, followed: the same trace id on every span from the Fresh Start worker's request to the
@@ -36,23 +37,6 @@ configureObservability({ logs: { destination: sink, level: 'debug' }, traces: { 
 
 const serviceOf = (s: ReadableSpan) => String(s.resource.attributes['service.name']);
 const describeSpan = (s: ReadableSpan) => `${serviceOf(s)}: ${s.name}`;
-
-/** One metric's value from a Prometheus text page (0 when the series is not there yet). */
-function metric(page: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of page.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return 0;
-}
-
-async function scrape(url: string): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  expect(res.status).toBe(200);
-  expect(res.headers.get('content-type')).toContain('text/plain');
-  return res.text();
-}
 
 // On the kcat cluster and PostgreSQL, and as `npm start` runs it (PGlite, the in-process bus): the same trace.
 describe.each(['real', 'embedded'] as const)(
