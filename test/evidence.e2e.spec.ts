@@ -86,6 +86,14 @@ describe.each(['real', 'embedded'] as const)('evidence packs for statutory bodie
         })
       ).status,
     ).toBe(201);
+    // Spartans records each referral it receives on its own side (its intake follows Kafka): wait for all three
+    // before settling, or the projection could settle before Spartans' log has anything to show.
+    await eventually(async () => {
+      const [{ n }] = await c.projection.dataSource.query(
+        `SELECT count(*)::int AS n FROM ${c.schemaOf('partner_spartans')}.events`,
+      );
+      return n >= 3 ? n : undefined;
+    }, "Spartans' intake of the three referrals");
     await settled(c);
   }, 120_000);
   afterAll(() => c?.stop());
