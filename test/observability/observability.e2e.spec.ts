@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { MessageBus, topicFor } from '@app/messaging';
-import { configureObservability } from '@app/observability';
-import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { onOwnKafka, startFaultConsortium, TcpProxy } from '../faults/kit';
 import { eventually, harnessState, testBus } from '../harness';
 import { api, startTestConsortium, tokenFor } from '../harness/consortium';
+import { captureObservability } from './capture';
 import { metric, scrape } from './metrics-page';
 
 /**
@@ -25,15 +24,7 @@ interface LogLine {
   [k: string]: unknown;
 }
 
-const lines: LogLine[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-    done();
-  },
-});
-const spans = new InMemorySpanExporter();
-configureObservability({ logs: { destination: sink, level: 'debug' }, traces: { exporter: spans } });
+const { lines, spans } = captureObservability<LogLine>('debug');
 
 const serviceOf = (s: ReadableSpan) => String(s.resource.attributes['service.name']);
 const describeSpan = (s: ReadableSpan) => `${serviceOf(s)}: ${s.name}`;

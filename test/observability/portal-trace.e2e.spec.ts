@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
-import { configureObservability } from '@app/observability';
-import { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RunningConsortium } from '../../apps/consortium/src/consortium-runner';
 import { eventually } from '../harness';
 import { startTestConsortium } from '../harness/consortium';
 import { decode, heading, PortalClient, pageShowing, signedInAs } from '../portal/portal-client';
+import { captureObservability } from './capture';
 
 /**
  * Issue 7's trace: a Fresh Start worker's click in the portal, followed to the Spartans inbox. The portal's
@@ -22,15 +21,7 @@ interface LogLine {
   [k: string]: unknown;
 }
 
-const lines: LogLine[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-    done();
-  },
-});
-const spans = new InMemorySpanExporter();
-configureObservability({ logs: { destination: sink, level: 'info' }, traces: { exporter: spans } });
+const { lines, spans } = captureObservability<LogLine>('info');
 
 const PASSWORD = 'a demo password for the trace';
 const NAME = 'Isla Tracewell';

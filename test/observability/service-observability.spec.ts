@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { DomainError } from '@app/domain';
 import { WrongExpectedVersionError } from '@app/event-store';
 import { CloudEvent } from '@app/messaging';
@@ -11,22 +10,14 @@ import {
 } from '@app/observability';
 import { authProviders, HealthController, listen, Problem, TokenKeys } from '@app/platform';
 import { Controller, Get, INestApplication, Module } from '@nestjs/common';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { captureObservability } from './capture';
 
 /**
  * One service's observability on its own, without a consortium: what a request's log line holds and hides, how a
  * caller's trace is continued, the scrape token, readiness naming what is down, and how commands' outcomes count.
  */
 
-const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk, _encoding, done) {
-    for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-    done();
-  },
-});
-const spans = new InMemorySpanExporter();
-configureObservability({ logs: { destination: sink, level: 'debug' }, traces: { exporter: spans } });
+const { lines, spans } = captureObservability('debug');
 
 @Controller('people')
 class PeopleProbeController {
