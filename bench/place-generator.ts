@@ -1,11 +1,11 @@
 import { Consortium } from '@app/consortium';
 import {
+  asRecorded,
   CycleLinkRelation,
   CycleScale,
   consent,
   consentStream,
   Decider,
-  EVENT_SCHEMA_VERSIONS,
   IssueLevel,
   IssueOwner,
   issue,
@@ -343,23 +343,10 @@ class Streams {
       this.streams.set(key, s);
     }
     const events = decider.decide(command, s.state as S);
+    const recording = { partner, ...by, subject, occurredAt: iso(by.at) };
     const recorded = events.map((e): NewEvent => {
       s.state = decider.evolve(s.state as S, e);
-      return {
-        id: this.rng.uuid(),
-        type: e.type,
-        schemaVersion: EVENT_SCHEMA_VERSIONS[e.type],
-        data: e.data,
-        metadata: {
-          partner,
-          scale: decider.scaleOf?.(e) ?? decider.scale,
-          actor: by.actor,
-          correlationId: by.correlationId,
-          ...(by.causationId ? { causationId: by.causationId } : {}),
-          subject,
-          occurredAt: iso(by.at),
-        },
-      };
+      return asRecorded(decider, e, recording, this.rng.uuid());
     });
     s.pending.push(...recorded);
     return recorded;

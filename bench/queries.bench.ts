@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import type { RunningPlace } from './platform.bench';
 import { Figure, fmt, median, progress } from './report';
-import { settled, tokenFor, workerOf } from './services';
+import { postgresCpuSeconds, ServiceProcess, settled, tokenFor, workerOf } from './services';
 import { Settings } from './settings';
 
 const CONNECTIONS = 50;
@@ -10,17 +10,25 @@ const TIMEOUT_S = 20;
 interface Load {
   p99: number;
   perSecond: number;
+  /** CPU per answered request, in ms: the service's process, and PostgreSQL's. */
+  cpu: { service: number; postgres: number };
   note: string;
 }
 
+/** The median CPU per request over the runs, the service's and PostgreSQL's. */
+const cpuOf = (loads: Load[]) =>
+  `${median(loads.map((l) => l.cpu.service)).toFixed(2)} ms in the service + ` +
+  `${median(loads.map((l) => l.cpu.postgres)).toFixed(2)} ms in PostgreSQL`;
+
 /** autocannon against the projection service: `next` names each request's path and whose token it carries. */
 async function load(
-  url: string,
+  service: ServiceProcess,
   seconds: number,
   next: () => { path: string; token?: string },
 ): Promise<Load> {
+  const before = { service: service.cpuSeconds(), postgres: postgresCpuSeconds() };
   const result = await autocannon({
-    url,
+    url: service.url,
     connections: CONNECTIONS,
     duration: seconds,
     timeout: TIMEOUT_S,
@@ -39,9 +47,15 @@ async function load(
   });
   // A request that timed out took at least the timeout: the histogram holds only those that were answered.
   const p99 = result.timeouts > 0 ? Math.max(result.latency.p99, TIMEOUT_S * 1000) : result.latency.p99;
+  const perRequest = (s: number) => (s * 1000) / Math.max(1, result.requests.total);
+  const cpu = {
+    service: perRequest(service.cpuSeconds() - before.service),
+    postgres: perRequest(postgresCpuSeconds() - before.postgres),
+  };
   return {
     p99,
     perSecond: result.requests.average,
+    cpu,
     note:
       `${fmt(result.requests.total)} answered, ${result.non2xx} not 2xx, ${result.errors} errors, ` +
       `${result.timeouts} timeouts`,
@@ -55,7 +69,7 @@ async function load(
  */
 export async function queryFigures(s: Settings, place: RunningPlace): Promise<Figure[]> {
   const seconds = s.scaled(10, 5);
-  const url = place.projection.url;
+  const service = place.projection;
   const partners = [...place.partners.keys()];
   const tokens = await Promise.all(partners.map((p) => tokenFor(place.deployment, workerOf(p))));
   const journeys = partners.flatMap((p, i) =>
@@ -72,11 +86,14 @@ export async function queryFigures(s: Settings, place: RunningPlace): Promise<Fi
   progress(`queries: ${CONNECTIONS} clients, ${seconds} s each, ${runs} runs`);
   for (let run = 1; run <= runs; run++) {
     const order = [
-      async () => health.push(await load(url, seconds, () => ({ path: '/health' }))),
-      async () => journey.push(await load(url, seconds, () => journeys[n++ % journeys.length])),
+      async () => health.push(await load(service, seconds, () => ({ path: '/health' }))),
+      async () => journey.push(await load(service, seconds, () => journeys[n++ % journeys.length])),
       async () =>
         inbox.push(
-          await load(url, seconds, () => ({ path: '/referrals/inbox', token: tokens[n++ % tokens.length] })),
+          await load(service, seconds, () => ({
+            path: '/referrals/inbox',
+            token: tokens[n++ % tokens.length],
+          })),
         ),
     ];
     for (const measure of run % 2 ? order : order.reverse()) await measure();
@@ -102,7 +119,8 @@ export async function queryFigures(s: Settings, place: RunningPlace): Promise<Fi
       runs: { value: loads.map((l) => l.p99), comparedWith: health.map((h) => h.p99) },
       note:
         `${fmt(median(loads.map((l) => l.perSecond)))} requests/s against health's ` +
-        `${fmt(median(health.map((h) => h.perSecond)))}/s (median); last run: ${loads[loads.length - 1].note}`,
+        `${fmt(median(health.map((h) => h.perSecond)))}/s (median); CPU per request ` +
+        `${cpuOf(loads)} against health's ${cpuOf(health)}; last run: ${loads[loads.length - 1].note}`,
     };
   };
   return [

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { Consortium } from '@app/consortium';
@@ -112,13 +112,32 @@ export const workerOf = (partner: string, n = 1): Actor => ({
 
 const ROOT = resolve(__dirname, '..');
 
+// A bench that dies (an error, Ctrl-C) takes its services with it, rather than leaving them to load the machine.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 /** Starts a service's main.ts under ts-node (swc) and waits for the line that says where it listens. */
 function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
-    [require.resolve('ts-node/dist/bin'), '--swc', '-r', 'tsconfig-paths/register', entry],
+    [
+      // BENCH_PROFILE=<folder>: each service writes a V8 CPU profile there when it stops (for looking into a figure).
+      ...(process.env.BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`]
+        : []),
+      require.resolve('ts-node/dist/bin'),
+      '--swc',
+      '-r',
+      'tsconfig-paths/register',
+      entry,
+    ],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const tail: string[] = [];
   // Everything a service says goes to a log of its own, for looking into a figure afterwards.
   const log = createWriteStream(
@@ -185,10 +204,51 @@ function procStatus(pid: number): number {
   }
 }
 
-function procCpu(pid: number): number {
+/** CPU seconds used so far by every process of this machine named `command` (PostgreSQL's backends, kcat). */
+export function cpuSecondsOf(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // With the time of its children that have exited: PostgreSQL's backends end when a pool closes them.
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command)
+        total += procCpu(Number(entry), true);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return total;
+}
+
+export const postgresCpuSeconds = () => cpuSecondsOf('postgres');
+
+/**
+ * Where the machine's CPU went from now until the returned function is called: each service, PostgreSQL,
+ * the Kafka mock cluster and this bench process (the load generator), in CPU ms per `per` unit of work.
+ */
+export function cpuMeter(services: ServiceProcess[]): (per: number) => string {
+  const read = () => [
+    ...services.map((p) => ({ name: p.name, s: p.cpuSeconds() })),
+    { name: 'PostgreSQL', s: postgresCpuSeconds() },
+    { name: 'Kafka (kcat)', s: cpuSecondsOf('kcat') },
+    { name: 'bench', s: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 },
+  ];
+  const before = read();
+  return (per) => {
+    const used = read().map((x, i) => ({
+      name: x.name,
+      ms: ((x.s - before[i].s) * 1000) / Math.max(1, per),
+    }));
+    const total = used.reduce((sum, x) => sum + x.ms, 0);
+    return `${total.toFixed(1)} ms CPU each (${used.map((x) => `${x.name} ${x.ms.toFixed(2)}`).join(', ')})`;
+  };
+}
+
+function procCpu(pid: number, withChildren = false): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const children = withChildren ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (Number(fields[11]) + Number(fields[12]) + children) / 100;
   } catch {
     return 0;
   }

@@ -61,3 +61,41 @@ export const EVENT_SCHEMA_VERSIONS: Record<PlatformEventType, number> = {
 export function isKnownEvent(type: string, schemaVersion: number): type is PlatformEventType {
   return EVENT_SCHEMA_VERSIONS[type as PlatformEventType] === schemaVersion;
 }
+
+/** Who recorded a command's events, about what, and when: the metadata every event carries besides its scale. */
+export interface Recording {
+  partner: string;
+  actor: string;
+  correlationId: string;
+  causationId?: string;
+  /** What the events are about (a person's reference, a cycle's id): the Kafka key, so they stay in order. */
+  subject: string;
+  /** When it happened in the world, as the command said. */
+  occurredAt: string;
+}
+
+/** An event as a decider returned it, made ready for the store: its id, schema version and metadata. */
+export function asRecorded<E extends PlatformEvent>(
+  decider: { scale: Scale; scaleOf?: (event: E) => Scale },
+  event: E,
+  by: Recording,
+  id: string,
+) {
+  return {
+    id,
+    type: event.type,
+    schemaVersion: EVENT_SCHEMA_VERSIONS[event.type as PlatformEventType],
+    data: event.data,
+    metadata: {
+      partner: by.partner,
+      scale: decider.scaleOf?.(event) ?? decider.scale,
+      actor: by.actor,
+      correlationId: by.correlationId,
+      ...(by.causationId ? { causationId: by.causationId } : {}),
+      subject: by.subject,
+      occurredAt: by.occurredAt,
+    },
+  };
+}
+
+type Scale = 'person' | 'team' | 'organisation' | 'place';

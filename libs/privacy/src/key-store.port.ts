@@ -15,6 +15,11 @@ export interface KeyStore {
   keyFor(kid: string): Promise<Buffer>;
   /** The keys with these ids: null for one destroyed or never made. Never makes a key. */
   findKeys(kids: Iterable<string>): Promise<Map<string, Buffer | null>>;
+  /** Whether a person was erased, and the keys of theirs with these ids (as findKeys), in one call: what a reader needs. */
+  personKeys(
+    personRef: string,
+    kids: Iterable<string>,
+  ): Promise<{ erased: boolean; keys: Map<string, Buffer | null> }>;
   /**
    * Erasure: every key of the person and their match keys are destroyed; the person's row stays as a
    * tombstone, so that no new key is ever made for them.

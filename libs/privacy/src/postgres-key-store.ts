@@ -94,6 +94,28 @@ export class PostgresKeyStore implements KeyStore {
     return found;
   }
 
+  async personKeys(
+    personRef: string,
+    kids: Iterable<string>,
+  ): Promise<{ erased: boolean; keys: Map<string, Buffer | null> }> {
+    const list = [...new Set(kids)];
+    const keys = new Map<string, Buffer | null>(list.map((k) => [k, null]));
+    // The person's row first (kid null), then their keys: one round trip for both.
+    const { rows } = await this.query<{
+      kid: string | null;
+      data_key: Buffer | null;
+      erased: boolean | null;
+    }>(
+      `SELECT NULL AS kid, NULL::bytea AS data_key,
+              (SELECT erased_at IS NOT NULL FROM ${this.schema}.people WHERE person_ref = $1) AS erased
+       UNION ALL
+       SELECT kid, data_key, NULL FROM ${this.schema}.data_keys WHERE kid = ANY($2)`,
+      [personRef, list],
+    );
+    for (const r of rows) if (r.kid !== null) keys.set(r.kid, r.data_key);
+    return { erased: rows.find((r) => r.kid === null)?.erased ?? false, keys };
+  }
+
   async erasePerson(personRef: string, reason: string, by: string): Promise<void> {
     await this.query(
       `WITH person AS (

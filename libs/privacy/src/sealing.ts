@@ -15,6 +15,18 @@ export async function sealFor(
 
 /** Opens every sealed field of a value that belongs to the person, fetching the keys it needs in one call. */
 export async function openFor<T>(keys: KeyStore, personRef: string, value: T): Promise<T> {
-  const kids = [...keyIdsIn(value)].filter((k) => k.startsWith(`${personRef}/`));
-  return openAll(value, personRef, await keys.findKeys(kids));
+  return openAll(value, personRef, await keys.findKeys(keyIdsOf(personRef, value)));
 }
+
+/** openFor, and whether the person was erased, in the same one call to the key service. */
+export async function openForReader<T>(
+  keys: KeyStore,
+  personRef: string,
+  value: T,
+): Promise<{ value: T; erased: boolean }> {
+  const found = await keys.personKeys(personRef, keyIdsOf(personRef, value));
+  return { value: openAll(value, personRef, found.keys), erased: found.erased };
+}
+
+const keyIdsOf = (personRef: string, value: unknown) =>
+  [...keyIdsIn(value)].filter((k) => k.startsWith(`${personRef}/`));

@@ -9,6 +9,7 @@ import {
   open,
   openAll,
   openFor,
+  openForReader,
   PersonErasedError,
   PostgresKeyStore,
   RetentionEndedError,
@@ -99,6 +100,25 @@ describe('the consortium key service (PostgreSQL)', () => {
     expect(await keys.findKeys(['NE-NOBODY/identity/all'])).toEqual(
       new Map([['NE-NOBODY/identity/all', null]]),
     );
+  });
+
+  it("opens a reader's view and says whether the person was erased, in one call to the key service", async () => {
+    await keys.addPerson('NE-READER');
+    await keys.addPerson('NE-OTHER');
+    const name = await sealFor(keys, 'NE-READER', 'identity', '2026-01-01', 'Rab');
+    const notes = await sealFor(keys, 'NE-READER', 'contact-notes', '2025-06-01', 'came in');
+    // A field sealed for someone else is never opened with this person's keys.
+    const other = await sealFor(keys, 'NE-OTHER', 'identity', '2026-01-01', 'not theirs');
+    expect(await openForReader(keys, 'NE-READER', { name, notes, other })).toEqual({
+      erased: false,
+      value: { name: 'Rab', notes: 'came in', other: ERASED },
+    });
+    await keys.erasePerson('NE-READER', 'the person asked to be forgotten', 'admin-1');
+    expect(await openForReader(keys, 'NE-READER', { name, notes })).toEqual({
+      erased: true,
+      value: { name: ERASED, notes: ERASED },
+    });
+    expect(await keys.personKeys('NE-NOBODY', [])).toEqual({ erased: false, keys: new Map() });
   });
 
   it('erases a person for good: every key destroyed, no new key made, the erasure recorded', async () => {

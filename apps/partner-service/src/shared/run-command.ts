@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Decider, EVENT_SCHEMA_VERSIONS, PlatformEvent } from '@app/domain';
+import { asRecorded, Decider, PlatformEvent, Recording } from '@app/domain';
 import { loadStream, WrongExpectedVersionError } from '@app/event-store';
 import { Actor } from '@app/platform';
 import { PersonErasedError } from '@app/privacy';
@@ -32,7 +32,14 @@ export async function runCommand<C, E extends PlatformEvent, S>(
   command: C,
   ctx: CommandContext,
 ): Promise<{ events: E[]; version: number }> {
-  const occurredAt = runtime.clock.now().toISOString();
+  const recording: Recording = {
+    partner: runtime.partnerId,
+    actor: ctx.actor.userId,
+    correlationId: ctx.correlationId,
+    causationId: ctx.causationId,
+    subject,
+    occurredAt: runtime.clock.now().toISOString(),
+  };
   // Asked beside the stream's read, not after it: one round trip fewer on every command about a person.
   const erased = decider.scale === 'person' ? runtime.keys.isErased(subject) : Promise.resolve(false);
   erased.catch(() => undefined);
@@ -50,21 +57,7 @@ export async function runCommand<C, E extends PlatformEvent, S>(
         const appended = await runtime.store.append(
           streamId,
           version === -1 ? 'no_stream' : version,
-          events.map((e) => ({
-            id: randomUUID(),
-            type: e.type,
-            schemaVersion: EVENT_SCHEMA_VERSIONS[e.type as E['type']],
-            data: e.data,
-            metadata: {
-              partner: runtime.partnerId,
-              scale: decider.scaleOf?.(e) ?? decider.scale,
-              actor: ctx.actor.userId,
-              correlationId: ctx.correlationId,
-              ...(ctx.causationId ? { causationId: ctx.causationId } : {}),
-              subject,
-              occurredAt,
-            },
-          })),
+          events.map((e) => asRecorded(decider, e, recording, randomUUID())),
         );
         states.set(
           streamId,

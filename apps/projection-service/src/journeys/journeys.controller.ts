@@ -1,9 +1,14 @@
 import { ConsentRecord, consentPermits, wellbeingChange } from '@app/domain';
 import { Actor, Allow, CurrentActor, forbidden, notFound, parseInput } from '@app/platform';
-import { openFor } from '@app/privacy';
+import { openForReader } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { consentRecordOf, PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
+import {
+  consentRecordOf,
+  PROJECTION_RUNTIME,
+  ProjectionRuntime,
+  readQuery,
+} from '../shared/projection-runtime';
 import { ConsentView, JourneyRead, PersonRecord } from '../shared/read-models';
 
 const personRefInput = z
@@ -58,27 +63,11 @@ export class JourneysController {
     }
     // Without consent a partner sees only its own entries; with it, the whole journey.
     const visible = consented ? entries : entries.filter((e) => e.partner === actor.organisation);
-    // The read of another organisation's records is recorded before anything is shown; the key service is
-    // asked at the same time.
-    const [, erased] = await Promise.all([
-      visible.some((e) => e.partner !== actor.organisation)
-        ? dataSource.getRepository(JourneyRead).insert({
-            personRef,
-            readerOrganisation: actor.organisation,
-            readerUser: actor.userId,
-            purpose,
-            readAt: now,
-          })
-        : null,
-      keys.isErased(personRef),
-    ]);
     const registration = records.find((r) => r.personal && (consented || r.partner === actor.organisation));
     const measured = visible
       .filter((e) => e.type === 'WellbeingMeasured')
       .map((e) => ({ at: e.occurredAt, metric: (e.details as { metric: number }).metric }));
-    return openFor(keys, personRef, {
-      personRef,
-      erased,
+    const view = {
       person: registration ? { registeredBy: registration.partner, ...registration.personal } : null,
       whatMatters:
         (consented ? summary?.whatMatters : null) ??
@@ -101,7 +90,22 @@ export class JourneysController {
         (r) => consented || r.from === actor.organisation || r.to === actor.organisation,
       ),
       entries: visible,
-    });
+    };
+    // The read of another organisation's records is recorded before anything is shown; the key service is
+    // asked (erased? the keys to open the view) at the same time.
+    const [, opened] = await Promise.all([
+      visible.some((e) => e.partner !== actor.organisation)
+        ? dataSource.getRepository(JourneyRead).insert({
+            personRef,
+            readerOrganisation: actor.organisation,
+            readerUser: actor.userId,
+            purpose,
+            readAt: now,
+          })
+        : null,
+      openForReader(keys, personRef, view),
+    ]);
+    return { personRef, erased: opened.erased, ...opened.value };
   }
 
   /**
@@ -112,7 +116,8 @@ export class JourneysController {
   private async journeyOf(personRef: string): Promise<JourneyOf> {
     const s = (this.runtime.dataSource.options as { schema: string }).schema;
     const iso = (c: string) => `to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-    const [row] = await this.runtime.dataSource.query(
+    const [row] = await readQuery<JourneyOf>(
+      this.runtime,
       `SELECT
          (SELECT coalesce(json_agg(json_build_object('partner', r.partner, 'personal', r.personal)), '[]')
             FROM ${s}.person_records r WHERE r.person_ref = $1) AS records,

@@ -4,7 +4,7 @@ import { Actor, Allow, badRequest, CurrentActor, notFound, parseInput } from '@a
 import { keyIdsIn, openAll } from '@app/privacy';
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { z } from 'zod';
-import { PROJECTION_RUNTIME, ProjectionRuntime } from '../shared/projection-runtime';
+import { PROJECTION_RUNTIME, ProjectionRuntime, readQuery } from '../shared/projection-runtime';
 
 const DAY = 24 * 60 * 60 * 1000;
 const pageInput = z
@@ -105,7 +105,8 @@ export class ReferralInboxController {
     };
     const s = (runtime.dataSource.options as { schema: string }).schema;
     const iso = (c: string) => `to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-    const found: PageRow[] = await runtime.dataSource.query(
+    const found = await readQuery<PageRow>(
+      runtime,
       `WITH page AS (
          SELECT * FROM ${s}.referrals r
           WHERE ${where(p)}

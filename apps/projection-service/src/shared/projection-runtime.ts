@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Consortium } from '@app/consortium';
 import { ConsentRecord } from '@app/domain';
-import { Clock } from '@app/platform';
+import { Clock, sharesOneSession } from '@app/platform';
 import { KeyStore } from '@app/privacy';
+import { Pool } from 'pg';
 import { DataSource, In } from 'typeorm';
 import { ConsentView } from './read-models';
 
@@ -14,6 +16,25 @@ export interface ProjectionRuntime {
 }
 
 export const PROJECTION_RUNTIME = Symbol('PROJECTION_RUNTIME');
+
+/**
+ * A read query as a named statement, parsed and planned once per connection: the views' queries are big
+ * (several aggregates) and planning them took as long as running them. The name is the text's digest, so a
+ * query built in several shapes (an inbox with or without a cursor) is a statement per shape. Where
+ * connections share one session (the embedded database), names would collide, so the query goes unnamed.
+ */
+export async function readQuery<R>(
+  runtime: ProjectionRuntime,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
+  const pool = (runtime.dataSource.driver as unknown as { master: Pool }).master;
+  const name = sharesOneSession(pool)
+    ? undefined
+    : `read-${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+  const { rows } = await pool.query({ name, text, values });
+  return rows as R[];
+}
 
 export async function consentsOf(runtime: ProjectionRuntime, personRef: string): Promise<ConsentRecord[]> {
   return (await consentsOfMany(runtime, [personRef])).get(personRef) ?? [];
