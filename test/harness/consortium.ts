@@ -103,13 +103,27 @@ export async function settled(c: RunningConsortium): Promise<number> {
   }, `the projection to take all ${recorded} events`);
 }
 
+/**
+ * Where a read model's rows depend on how the events came (the Kafka partition of each batch) or on when
+ * evidence was last composed (digests kept to save work), what they say regardless: that is what must match.
+ */
+const AS_COMPARED: Record<string, (schema: string) => string | null> = {
+  source_positions: (s) =>
+    `SELECT partner, max(high_position) AS high, sum(events) AS events FROM ${s}.source_positions GROUP BY 1`,
+  provenance_blocks: (s) =>
+    `SELECT partner, block, sum(events) AS events FROM ${s}.provenance_blocks GROUP BY 1, 2`,
+  provenance_digests: () => null,
+};
+
 /** A checksum of every read model built from events, to compare a rebuilt projection with the one it replaced. */
 export async function readModelChecksum(c: RunningConsortium): Promise<string> {
   const schema = c.schemaOf('projection');
   const parts: string[] = [];
   for (const table of DERIVED_TABLES) {
+    const rows = table in AS_COMPARED ? AS_COMPARED[table](schema) : `SELECT * FROM ${schema}.${table}`;
+    if (rows === null) continue;
     const [{ sum }] = await c.projection.dataSource.query(
-      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM ${schema}.${table} t`,
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS sum FROM (${rows}) t`,
     );
     parts.push(`${table}:${sum}`);
   }

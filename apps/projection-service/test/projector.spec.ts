@@ -57,9 +57,36 @@ describe('the projector', () => {
     expect(await project(ds, batch)).toEqual([]);
     expect(await project(ds, [batch[1], batch[0], batch[1]])).toEqual([]);
     expect(await count('journey_entries')).toBe(2);
-    expect(await ds.query(`SELECT partner, events::int FROM ${schema}.source_positions`)).toEqual([
-      { partner: 'fresh-start', events: 2 },
-    ]);
+    expect(
+      await ds.query(`SELECT partner, sum(events)::int AS events FROM ${schema}.source_positions GROUP BY 1`),
+    ).toEqual([{ partner: 'fresh-start', events: 2 }]);
+  });
+
+  it("takes a batch from one partition while another partition's batch holds its rows, and counts both", async () => {
+    expect(await project(ds, [contact('p0-first')])).toEqual([]);
+    // A batch of partition 0 in flight: it holds its partner's rows until it commits.
+    const inFlight = ds.createQueryRunner();
+    await inFlight.startTransaction();
+    try {
+      await inFlight.query(`SELECT * FROM ${schema}.source_positions WHERE slot = 0 FOR UPDATE`);
+      await inFlight.query(`SELECT * FROM ${schema}.provenance_blocks WHERE slot = 0 FOR UPDATE`);
+      const fromPartition1 = project(ds, [{ ...contact('p1-meanwhile'), partition: 1 }]).then(
+        () => 'applied',
+      );
+      const waited = new Promise((r) => setTimeout(() => r('waited on partition 0'), 5000));
+      expect(await Promise.race([fromPartition1, waited])).toBe('applied');
+    } finally {
+      await inFlight.rollbackTransaction();
+      await inFlight.release();
+    }
+    expect(
+      await ds.query(
+        `SELECT partner, count(*)::int AS slots, sum(events)::int AS events FROM ${schema}.source_positions GROUP BY 1`,
+      ),
+    ).toEqual([{ partner: 'fresh-start', slots: 2, events: 2 }]);
+    expect(
+      await ds.query(`SELECT block, sum(events)::int AS events FROM ${schema}.provenance_blocks GROUP BY 1`),
+    ).toEqual([{ block: 0, events: 2 }]);
   });
 
   it('rejects an unknown type or schema version, with the reason, and applies the rest', async () => {

@@ -15,9 +15,8 @@ export interface Provenance {
 
 /**
  * Each block of positions per partner with how many events the projection has taken in it, and the block's
- * digest once computed. The projector counts events into their blocks and clears a block's digest when one
- * arrives there; so composing evidence digests only the blocks that changed since the last time, not the
- * whole history.
+ * digest once computed. The projector counts events into their blocks; composing evidence digests only the
+ * blocks whose count moved since their digest was kept, not the whole history.
  */
 export const PROVENANCE_MIGRATION = `
   CREATE INDEX processed_events_position ON {schema}.processed_events (partner, position) INCLUDE (hash);
@@ -27,28 +26,51 @@ export const PROVENANCE_MIGRATION = `
   INSERT INTO {schema}.provenance_blocks (partner, block, events)
   SELECT partner, position / ${PROVENANCE_BLOCK}, count(*) FROM {schema}.processed_events GROUP BY 1, 2;`;
 
-/** Counts a batch's events into their blocks (one statement), clearing the digests of the blocks they fall in. */
+/**
+ * Counts are kept per Kafka partition (slot) as well, and digests apart from them with the count they were
+ * made at. Every batch counts into its partner's newest block, so with one row per block the batches of
+ * partitions taken side by side queued on that row, one commit after another. A block's count only grows
+ * (an event is counted once, when it is first applied), so a digest made at the count the block still has
+ * is the digest of the same events.
+ */
+export const PROVENANCE_SLOTS_MIGRATION = `
+  CREATE TABLE {schema}.provenance_digests (
+    partner text NOT NULL, block bigint NOT NULL, events int NOT NULL, digest bytea NOT NULL,
+    PRIMARY KEY (partner, block));
+  INSERT INTO {schema}.provenance_digests (partner, block, events, digest)
+  SELECT partner, block, events, digest FROM {schema}.provenance_blocks WHERE digest IS NOT NULL;
+  ALTER TABLE {schema}.provenance_blocks DROP COLUMN digest, ADD COLUMN slot int NOT NULL DEFAULT 0;
+  ALTER TABLE {schema}.provenance_blocks DROP CONSTRAINT provenance_blocks_pkey, ADD PRIMARY KEY (partner, block, slot);`;
+
+/** Counts a batch's events into their blocks, per slot, in one statement. */
 export async function countIntoBlocks(
   em: Pick<EntityManager, 'query'>,
   schema: string,
-  events: { partner: string; position: number }[],
+  events: { partner: string; position: number; slot: number }[],
 ): Promise<void> {
-  const blocks = new Map<string, { partner: string; block: number; events: number }>();
+  const blocks = new Map<string, { partner: string; block: number; slot: number; events: number }>();
   for (const e of events) {
     const block = Math.floor(e.position / PROVENANCE_BLOCK);
-    const key = `${e.partner}|${block}`;
-    const b = blocks.get(key) ?? { partner: e.partner, block, events: 0 };
+    const key = `${e.partner}|${block}|${e.slot}`;
+    const b = blocks.get(key) ?? { partner: e.partner, block, slot: e.slot, events: 0 };
     b.events++;
     blocks.set(key, b);
   }
   if (blocks.size === 0) return;
   // In a fixed order, so that batches side by side cannot deadlock on these rows.
-  const list = [...blocks.values()].sort((a, b) => a.partner.localeCompare(b.partner) || a.block - b.block);
+  const list = [...blocks.values()].sort(
+    (a, b) => a.partner.localeCompare(b.partner) || a.block - b.block || a.slot - b.slot,
+  );
   await em.query(
-    `INSERT INTO ${schema}.provenance_blocks AS b (partner, block, events)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[])
-     ON CONFLICT (partner, block) DO UPDATE SET events = b.events + excluded.events, digest = NULL`,
-    [list.map((b) => b.partner), list.map((b) => b.block), list.map((b) => b.events)],
+    `INSERT INTO ${schema}.provenance_blocks AS b (partner, block, slot, events)
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[])
+     ON CONFLICT (partner, block, slot) DO UPDATE SET events = b.events + excluded.events`,
+    [
+      list.map((b) => b.partner),
+      list.map((b) => b.block),
+      list.map((b) => b.slot),
+      list.map((b) => b.events),
+    ],
   );
 }
 
@@ -62,26 +84,33 @@ export async function provenanceOf(
   db: Pick<EntityManager, 'query'>,
   schema: string,
 ): Promise<{ provenance: Provenance[]; remember(into: Pick<EntityManager, 'query'>): Promise<void> }> {
-  // Blocks whose digest is not kept are digested now (each a short ordered index scan).
+  const counts = `SELECT partner, block, sum(events)::int AS events FROM ${schema}.provenance_blocks GROUP BY 1, 2`;
+  // Blocks with no digest kept at their count are digested now (each a short ordered index scan).
   const fresh: { partner: string; block: number; events: number; digest: Buffer }[] = await db.query(
     `SELECT b.partner, b.block, b.events,
             (SELECT sha256(string_agg(decode(coalesce(e.hash, ''), 'hex'), ''::bytea ORDER BY e.position))
                FROM ${schema}.processed_events e
               WHERE e.partner = b.partner AND e.position >= b.block * ${PROVENANCE_BLOCK}
                 AND e.position < (b.block + 1) * ${PROVENANCE_BLOCK}) AS digest
-       FROM ${schema}.provenance_blocks b WHERE b.digest IS NULL`,
+       FROM (${counts}) b
+       LEFT JOIN ${schema}.provenance_digests d ON d.partner = b.partner AND d.block = b.block AND d.events = b.events
+      WHERE b.events > 0 AND d.digest IS NULL`,
   );
   const rows: Provenance[] = await db.query(
-    `WITH b AS (
-       SELECT partner, block, coalesce(digest, (SELECT d FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS f(p, k, d)
-                                                 WHERE f.p = partner AND f.k = block)) AS digest
-         FROM ${schema}.provenance_blocks WHERE events > 0),
+    `WITH counts AS (${counts}),
+     b AS (
+       SELECT c.partner, c.block,
+              coalesce(d.digest, (SELECT f.d FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS f(p, k, d)
+                                   WHERE f.p = c.partner AND f.k = c.block)) AS digest
+         FROM counts c
+         LEFT JOIN ${schema}.provenance_digests d ON d.partner = c.partner AND d.block = c.block AND d.events = c.events
+        WHERE c.events > 0),
      ends AS (
        SELECT p.partner,
               (SELECT position FROM ${schema}.processed_events e WHERE e.partner = p.partner ORDER BY position LIMIT 1) AS "from",
               (SELECT position FROM ${schema}.processed_events e WHERE e.partner = p.partner ORDER BY position DESC LIMIT 1) AS "to",
               (SELECT hash FROM ${schema}.processed_events e WHERE e.partner = p.partner ORDER BY position DESC LIMIT 1) AS head,
-              (SELECT sum(events)::int FROM ${schema}.provenance_blocks x WHERE x.partner = p.partner) AS events
+              (SELECT sum(events)::int FROM counts x WHERE x.partner = p.partner) AS events
          FROM (SELECT DISTINCT partner FROM b) p)
      SELECT ends.partner, ends."from", ends."to", ends.events, ends.head,
             (SELECT encode(sha256(string_agg(b.digest, ''::bytea ORDER BY b.block)), 'hex') FROM b WHERE b.partner = ends.partner) AS digest
@@ -93,11 +122,12 @@ export async function provenanceOf(
     provenance: rows.map((r) => ({ ...r, from: Number(r.from), to: Number(r.to) })),
     async remember(into) {
       if (!fresh.length) return;
-      // Kept only if no event has arrived in the block since (its count is what it was).
+      // Kept with the count it was made at; never in place of one made at a later count.
       await into.query(
-        `UPDATE ${schema}.provenance_blocks b SET digest = f.d
-           FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bytea[]) AS f(p, k, n, d)
-          WHERE b.partner = f.p AND b.block = f.k AND b.events = f.n AND b.digest IS NULL`,
+        `INSERT INTO ${schema}.provenance_digests AS d (partner, block, events, digest)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bytea[])
+         ON CONFLICT (partner, block) DO UPDATE SET events = excluded.events, digest = excluded.digest
+          WHERE d.events < excluded.events`,
         [
           fresh.map((f) => f.partner),
           fresh.map((f) => f.block),

@@ -130,26 +130,41 @@ async function applyBatch(
   await countIntoBlocks(
     em,
     schema,
-    taken.map((k) => ({ partner: k.delivery.event.partner, position: k.delivery.event.position })),
+    taken.map((k) => ({
+      partner: k.delivery.event.partner,
+      position: k.delivery.event.position,
+      slot: k.delivery.partition,
+    })),
   );
-  // The checkpoint per partner moves in the same transaction.
-  const byPartner = new Map<string, { high: number; count: number }>();
+  // How far each partner's log has been taken moves in the same transaction, per partner and partition.
+  const byPartner = new Map<string, { partner: string; slot: number; high: number; count: number }>();
   for (const { delivery } of taken) {
-    const p = byPartner.get(delivery.event.partner) ?? { high: 0, count: 0 };
-    byPartner.set(delivery.event.partner, {
-      high: Math.max(p.high, delivery.event.position),
-      count: p.count + 1,
-    });
+    const key = `${delivery.event.partner}|${delivery.partition}`;
+    const p = byPartner.get(key) ?? {
+      partner: delivery.event.partner,
+      slot: delivery.partition,
+      high: 0,
+      count: 0,
+    };
+    p.high = Math.max(p.high, delivery.event.position);
+    p.count++;
+    byPartner.set(key, p);
   }
-  // Always in the same order, so two batches taken side by side cannot deadlock on these rows.
-  for (const [partner, { high, count }] of [...byPartner].sort(([a], [b]) => a.localeCompare(b))) {
-    await em.query(
-      `INSERT INTO ${schema}.source_positions (partner, high_position, events) VALUES ($1, $2, $3)
-       ON CONFLICT (partner) DO UPDATE SET high_position = greatest(source_positions.high_position, $2),
-         events = source_positions.events + $3`,
-      [partner, high, count],
-    );
-  }
+  if (byPartner.size === 0) return;
+  // In a fixed order, so that two batches taken side by side cannot deadlock on these rows.
+  const moved = [...byPartner.values()].sort((a, b) => a.partner.localeCompare(b.partner) || a.slot - b.slot);
+  await em.query(
+    `INSERT INTO ${schema}.source_positions AS s (partner, slot, high_position, events)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
+     ON CONFLICT (partner, slot) DO UPDATE SET high_position = greatest(s.high_position, excluded.high_position),
+       events = s.events + excluded.events`,
+    [
+      moved.map((m) => m.partner),
+      moved.map((m) => m.slot),
+      moved.map((m) => m.high),
+      moved.map((m) => m.count),
+    ],
+  );
 }
 
 type Row = Record<string, unknown>;

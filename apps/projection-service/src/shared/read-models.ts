@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { PROVENANCE_MIGRATION } from '../evidence/provenance';
+import { PROVENANCE_MIGRATION, PROVENANCE_SLOTS_MIGRATION } from '../evidence/provenance';
 import { WEBHOOK_MIGRATION } from '../feeds/webhooks';
 import { ISSUE_ASKS_MIGRATION, LEARNING_MIGRATION, LEARNING_TABLES } from '../learning/learning-projector';
 import { PLACE_ACTIVITY_MIGRATION } from '../place/place-activity';
@@ -19,10 +19,14 @@ export class ProcessedEvent {
   @Column('text', { nullable: true }) hash!: string | null;
 }
 
-/** The projection's checkpoint per partner, moved in the same transaction as the read models. */
+/**
+ * How far the projection has taken each partner's log, moved in the same transaction as the read models: a
+ * row per partner and Kafka partition (slot), so that partitions taken side by side never wait on one row.
+ */
 @Entity('source_positions')
 export class SourcePosition {
   @PrimaryColumn('text') partner!: string;
+  @PrimaryColumn('int') slot!: number;
   @Column('bigint', { name: 'high_position' }) highPosition!: number;
   @Column('bigint') events!: number;
 }
@@ -155,6 +159,9 @@ export const PROJECTION_MIGRATIONS = [
   PLACE_ACTIVITY_MIGRATION,
   WEBHOOK_MIGRATION,
   PROVENANCE_MIGRATION,
+  `ALTER TABLE {schema}.source_positions ADD COLUMN slot int NOT NULL DEFAULT 0;
+   ALTER TABLE {schema}.source_positions DROP CONSTRAINT source_positions_pkey, ADD PRIMARY KEY (partner, slot);
+   ${PROVENANCE_SLOTS_MIGRATION}`,
 ];
 
 /** The tables built from events alone: emptied and built again by a rebuild. (Audit records are not.) */
@@ -169,4 +176,5 @@ export const DERIVED_TABLES = [
   ...LEARNING_TABLES,
   'place_activity',
   'provenance_blocks',
+  'provenance_digests',
 ];
