@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { Pool, types } from 'pg';
+import { isConnectionFault } from './errors';
 
 // int8 (global positions, counts) as JavaScript numbers: positions stay far below 2^53.
 types.setTypeParser(types.builtins.INT8, (v) => Number(v));
@@ -8,7 +9,35 @@ export function createPool(connectionString: string, max = 10): Pool {
   const pool = new Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
   // An idle client that loses its server must not crash the process; the next query reports the fault.
   pool.on('error', () => undefined);
+  keepConnectionsOnRefusedStatements(pool);
   return pool;
+}
+
+/**
+ * pg-pool's `pool.query` throws away the connection behind any statement that fails. A statement the server
+ * refused (a unique key: the event store's concurrency conflict, answered 409) leaves its connection as good
+ * as it was; throwing it away made every conflict cost a new server process, and under contention the server
+ * spent more time starting them than answering. Only a connection that broke is thrown away here.
+ */
+function keepConnectionsOnRefusedStatements(pool: Pool): void {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const refused = (e: unknown) =>
+    /^[0-9A-Z]{5}$/.test((e as { code?: string })?.code ?? '') && !isConnectionFault(e);
+  pool.query = ((config: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof values === 'function' || typeof callback === 'function')
+      return query(config, values, callback);
+    return (async () => {
+      const client = await pool.connect();
+      try {
+        const result = await client.query(config as string, values as unknown[]);
+        client.release();
+        return result;
+      } catch (e) {
+        client.release(refused(e) ? undefined : (e as Error));
+        throw e;
+      }
+    })();
+  }) as Pool['query'];
 }
 
 /** Schemas are named in SQL, so a name from configuration is checked before it is used. */
