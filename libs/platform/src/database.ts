@@ -28,13 +28,19 @@ function keepConnectionsOnRefusedStatements(pool: Pool): void {
       return query(config, values, callback);
     return (async () => {
       const client = await pool.connect();
+      // A checked-out client that loses its server emits 'error'; unheard, that would end the process. The
+      // query's own promise reports the fault.
+      const heard = () => undefined;
+      client.on('error', heard);
+      let fault: Error | undefined;
       try {
-        const result = await client.query(config as string, values as unknown[]);
-        client.release();
-        return result;
+        return await client.query(config as string, values as unknown[]);
       } catch (e) {
-        client.release(refused(e) ? undefined : (e as Error));
+        fault = refused(e) ? undefined : (e as Error);
         throw e;
+      } finally {
+        client.off('error', heard);
+        client.release(fault);
       }
     })();
   }) as Pool['query'];

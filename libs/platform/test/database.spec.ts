@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
+import { TcpProxy } from '../../../test/faults/kit';
 import { harnessState, uniqueSchema } from '../../../test/harness';
-import { createPool } from '../src';
+import { createPool, isConnectionFault } from '../src';
 
 describe('a pool made by createPool', () => {
   let pool: Pool;
@@ -34,6 +35,28 @@ describe('a pool made by createPool', () => {
     await expect(pool.query('SELECT pg_terminate_backend(pg_backend_pid())')).rejects.toBeTruthy();
     const after = await backend();
     expect(after).not.toBe(before);
+  });
+
+  it('reports a connection cut in the middle of a statement as a fault, without ending the process', async () => {
+    const target = new URL(harnessState().databaseUrl);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    await proxy.start();
+    const cutOff = createPool(proxy.urlFor(harnessState().databaseUrl), 1);
+    try {
+      const slow = cutOff.query('SELECT pg_sleep(5)');
+      await new Promise((r) => setTimeout(r, 300));
+      await proxy.cut();
+      const fault = await slow.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(isConnectionFault(fault)).toBe(true);
+      await proxy.restore();
+      expect((await cutOff.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await cutOff.end();
+      await proxy.stop();
+    }
   });
 
   it('still answers the callback form', async () => {

@@ -182,7 +182,7 @@ describeInBrowser('portal in a browser: the stewardsâ€™ and the statutory bodyâ€
     expect(await main(fs)).toContain('The pack is published');
     await fs.goto('/steward/packs', 'packs');
     await fs.signOut();
-  });
+  }, 120_000);
 
   it('lets the statutory reader download the PDF and see that the pack is intact', async () => {
     const cec = await tab();
