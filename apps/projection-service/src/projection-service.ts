@@ -15,6 +15,7 @@ import {
   checkSchemaName,
   createPool,
   HealthController,
+  isEmbedded,
   listen,
   migrate,
   systemClock,
@@ -41,6 +42,8 @@ import { ProjectionConsumer } from './shared/projection-consumer';
 import { PROJECTION_RUNTIME, ProjectionRuntime } from './shared/projection-runtime';
 import { PROJECTION_MIGRATIONS, READ_MODELS } from './shared/read-models';
 
+/** How long a batch's transaction may sit idle before the database ends it (see openReadModels). */
+const STALLED_BATCH_MS = 30_000;
 export interface ProjectionServiceOptions {
   consortium: Consortium;
   databaseUrl: string;
@@ -89,7 +92,14 @@ export async function openReadModels(databaseUrl: string, schema: string): Promi
     schema,
     entities: READ_MODELS,
     synchronize: false,
-    extra: { max: 10 },
+    extra: {
+      max: 10,
+      // A batch's transaction left open by an instance that stalled (paused, swapped out) would hold the rows
+      // of its events, and the instance that took its partitions over would wait on them for as long as it
+      // stalls. The server ends such a transaction after this long idle; the batch is applied by whoever holds
+      // the partition then. A live batch is never idle between its statements for more than moments.
+      ...(isEmbedded(databaseUrl) ? {} : { idle_in_transaction_session_timeout: STALLED_BATCH_MS }),
+    },
   });
   return dataSource.initialize();
 }

@@ -62,6 +62,13 @@ describe('the projector', () => {
     ).toEqual([{ partner: 'fresh-start', events: 2 }]);
   });
 
+  it("has the database end a batch's transaction left idle by a stalled instance", async () => {
+    const [{ idle_in_transaction_session_timeout: limit }] = await ds.query(
+      'SHOW idle_in_transaction_session_timeout',
+    );
+    expect(limit).toBe('30s');
+  });
+
   it("takes a batch from one partition while another partition's batch holds its rows, and counts both", async () => {
     expect(await project(ds, [contact('p0-first')])).toEqual([]);
     // A batch of partition 0 in flight: it holds its partner's rows until it commits.

@@ -59,7 +59,13 @@ export function checkSchemaName(schema: string): string {
 const EMBEDDED_USER = 'pglite';
 
 export function sharesOneSession(pool: Pool): boolean {
-  const url = (pool as unknown as { options: { connectionString?: string } }).options.connectionString ?? '';
+  return isEmbedded(
+    (pool as unknown as { options: { connectionString?: string } }).options.connectionString ?? '',
+  );
+}
+
+/** Whether a database URL is the embedded default's (see sharesOneSession). */
+export function isEmbedded(url: string): boolean {
   try {
     return new URL(url).username === EMBEDDED_USER;
   } catch {

@@ -11,7 +11,8 @@ export function isConnectionFault(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
   if (typeof err?.code === 'string') {
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'].includes(err.code)) return true;
-    if (err.code.startsWith('08') || err.code === '57P01' || err.code === '57P03') return true;
+    // 25P03: the server ended a transaction left idle too long, and its session with it.
+    if (err.code.startsWith('08') || ['57P01', '57P03', '25P03'].includes(err.code)) return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|connection error/i.test(
     err?.message ?? '',
