@@ -44,6 +44,7 @@ import { PROJECTION_MIGRATIONS, READ_MODELS } from './shared/read-models';
 
 /** How long a batch's transaction may sit idle before the database ends it (see openReadModels). */
 const STALLED_BATCH_MS = 30_000;
+
 export interface ProjectionServiceOptions {
   consortium: Consortium;
   databaseUrl: string;

@@ -4,6 +4,7 @@ import { LearningCycleEvent } from './learning-cycles/learning-cycle';
 import { TeamReflectionEvent } from './learning-cycles/team-reflection';
 import { PersonEvent } from './people/person';
 import { ReferralEvent } from './referrals/referral';
+import { Decider } from './shared/aggregate';
 
 /** Every event the platform records. docs/event-catalogue.md describes each: fields, scale, who may see it. */
 export type PlatformEvent =
@@ -76,7 +77,7 @@ export interface Recording {
 
 /** An event as a decider returned it, made ready for the store: its id, schema version and metadata. */
 export function asRecorded<E extends PlatformEvent>(
-  decider: { scale: Scale; scaleOf?: (event: E) => Scale },
+  decider: Pick<Decider<never, E, unknown>, 'scale' | 'scaleOf'>,
   event: E,
   by: Recording,
   id: string,
@@ -97,5 +98,3 @@ export function asRecorded<E extends PlatformEvent>(
     },
   };
 }
-
-type Scale = 'person' | 'team' | 'organisation' | 'place';

@@ -29,12 +29,21 @@ export async function readQuery<R>(
   values: unknown[],
 ): Promise<R[]> {
   const pool = (runtime.dataSource.driver as unknown as { master: Pool }).master;
-  const name = sharesOneSession(pool)
-    ? undefined
-    : `read-${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
-  const { rows } = await pool.query({ name, text, values });
+  const names = statementNames.get(pool) ?? new Map<string, string | null>();
+  statementNames.set(pool, names);
+  let name = names.get(text);
+  if (name === undefined) {
+    name = sharesOneSession(pool)
+      ? null
+      : `read-${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    names.set(text, name);
+  }
+  const { rows } = await pool.query({ name: name ?? undefined, text, values });
   return rows as R[];
 }
+
+/** Each pool's query texts and their statement names, worked out once (null: unnamed); a few shapes per schema. */
+const statementNames = new WeakMap<Pool, Map<string, string | null>>();
 
 export async function consentsOf(runtime: ProjectionRuntime, personRef: string): Promise<ConsentRecord[]> {
   return (await consentsOfMany(runtime, [personRef])).get(personRef) ?? [];
